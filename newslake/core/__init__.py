@@ -1,0 +1,23 @@
+"""The pure core: seed parsing, HTML normalisation, URL, date and language handling.
+
+Nothing here reads files, touches the network or imports Prefect: every function takes the bytes or the
+strings it works on and returns values (or raises `SeedRejected`).
+"""
+
+from newslake.core.errors import SeedRejected, Stage
+from newslake.core.extract import extract_article
+from newslake.core.model import Article, Heading, Image, Link, Paragraph
+from newslake.core.seed import Seed, parse_seed
+
+__all__ = [
+    "Article",
+    "Heading",
+    "Image",
+    "Link",
+    "Paragraph",
+    "Seed",
+    "SeedRejected",
+    "Stage",
+    "extract_article",
+    "parse_seed",
+]

@@ -1,0 +1,522 @@
+"""HTML normalisation: one pass over the article's content region, dispatching each element by kind.
+
+The walk (`_Walker.walk`) classifies every element once (`classify`) and hands it to the handler for its
+kind: paragraph, heading, image (a picture with its caption and credit), list, or container (descend). Each
+handler has the same shape, `(walker, element) -> None`, and appends blocks with the next position, so
+paragraphs, headings, images and link lists share one document order.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+import lxml.etree
+from lxml.html import HtmlElement
+
+from newslake.core.dates import decide_published
+from newslake.core.errors import SeedRejected, Stage
+from newslake.core.html import PageMeta, parse_html
+from newslake.core.language import resolve_language
+from newslake.core.model import Article, Heading, Image, Link, LinkContext, Paragraph
+from newslake.core.seed import Seed
+from newslake.core.text import normalise_text
+from newslake.core.urls import (
+    UrlError,
+    host_of,
+    parse_srcset,
+    registrable_domain,
+    resolve_href,
+    unwrap_proxy,
+)
+
+# --- what to drop -------------------------------------------------------------------------------------
+# Never article text: code, embedded documents, form controls, page chrome.
+_DROP_TAGS = frozenset(
+    {
+        "script", "style", "template", "iframe", "object", "embed", "svg", "canvas", "button",
+        "input", "select", "textarea", "nav", "aside", "footer", "title", "meta", "link", "dialog",
+        "audio", "video", "map",
+    }
+)  # fmt: skip
+# Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
+# `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
+SEL_DROPPED_REGIONS = lxml.etree.XPath(
+    "//*[@data-e2e='advertisement' or @aria-hidden='true' or @hidden"
+    " or (@role='region' and re:test(concat(@aria-label, ' ', @class, ' ', @id),"
+    " '(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit', 'i'))]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+SEL_BR = lxml.etree.XPath("//br")
+
+# --- content root -------------------------------------------------------------------------------------
+# Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
+SEL_CONTENT_ROOTS = tuple(
+    lxml.etree.XPath(xpath)
+    for xpath in (
+        "//*[@itemprop='articleBody']",
+        "//article",
+        "//main",
+        "//*[@role='main']",
+    )
+)
+
+# --- element kinds ------------------------------------------------------------------------------------
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_IMAGE_TAGS = frozenset({"img", "picture", "figure"})
+_LIST_TAGS = frozenset({"ul", "ol", "dl"})
+_PARAGRAPH_TAGS = frozenset({"p", "pre", "blockquote", "figcaption", "li", "dd", "dt", "address"})
+# Elements that start a new block; everything else is inline and belongs to the text around it.
+_BLOCK_TAGS = (
+    _HEADING_TAGS
+    | _LIST_TAGS
+    | _PARAGRAPH_TAGS
+    | {"div", "section", "article", "main", "header", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
+       "figure", "picture", "center", "hr", "body", "html", "details", "summary", "fieldset", "noscript"}
+)  # fmt: skip
+SEL_IMG = lxml.etree.XPath(".//img | self::img")
+SEL_SOURCE = lxml.etree.XPath("./source[@srcset or @data-srcset]")
+SEL_LINKS = lxml.etree.XPath(".//a[@href] | self::a[@href]")
+SEL_BLOCK_DESCENDANT = lxml.etree.XPath(
+    ".//*[self::p or self::div or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
+    " or self::ul or self::ol or self::dl or self::table or self::section or self::blockquote or self::pre"
+    " or self::figure or self::li or self::article or self::header or self::main]"
+)
+SEL_HEADING_OR_LIST = lxml.etree.XPath(
+    ".//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul or self::ol]"
+)
+SEL_FIGCAPTION = lxml.etree.XPath(".//figcaption")
+SEL_CREDIT_MARKUP = lxml.etree.XPath(
+    ".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+SEL_TEXT_BLOCKS = lxml.etree.XPath(
+    ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
+)
+_LEAD_CLASS = re.compile(r"(^|[^a-z])(lead|standfirst|intro|dek|summary|kicker)([^a-z]|$)", re.IGNORECASE)
+SEL_TIME_ELEMENTS = lxml.etree.XPath(".//time | self::time")
+SEL_BOLD_TEXT = lxml.etree.XPath(".//b | .//strong")
+
+# "图像来源，Reuters", "Image source, Getty Images", "Photo: AP", "Credit: ...": the label, then the credit.
+_CREDIT = re.compile(
+    r"^\s*(?:图像来源|圖像來源|图片来源|圖片來源|图片|圖片|image source|image|photo(?:graph)?s?(?: credit)?|"
+    r"picture|pic|credit|foto|bild|fuente|source|copyright|©)\s*[,，:：/]\s*(.+?)\s*$|^\s*©\s*(.+?)\s*$",
+    re.IGNORECASE,
+)
+# A figure's own text is short; a longer text next to a picture is article text, not its caption.
+_CAPTION_MAX_CHARS = 400
+_CAPTION_MAX_BLOCKS = 3
+_SIZE = re.compile(r"^\s*(\d{1,6})(?:\.\d+)?\s*(?:px)?\s*$")
+_LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url", "data-hi-res-src", "src")
+_LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
+
+
+class Kind(StrEnum):
+    SKIP = "skip"
+    HEADING = "heading"
+    IMAGE = "image"
+    LIST = "list"
+    PARAGRAPH = "paragraph"
+    CONTAINER = "container"
+
+
+def _tag(element: HtmlElement) -> str:
+    tag = element.tag
+    return tag.lower() if isinstance(tag, str) else ""
+
+
+def _text(element: HtmlElement) -> str:
+    return normalise_text(element.text_content())
+
+
+def _has_blocks(element: HtmlElement) -> bool:
+    return bool(SEL_BLOCK_DESCENDANT(element))
+
+
+def _pictures(element: HtmlElement) -> list[HtmlElement]:
+    """The distinct pictures under `element`: one `<img>` per `<picture>`, lazy duplicates merged.
+
+    A lazy-loading page often has a placeholder `<img>` beside the real one in `<noscript>`; both describe
+    one picture, so images are keyed by the URL they resolve to and placeholders without a URL are ignored.
+    """
+    seen: set[str] = set()
+    out: list[HtmlElement] = []
+    for img in SEL_IMG(element):
+        key = _raw_src(img)
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        out.append(img)
+    return out
+
+
+def _raw_src(img: HtmlElement) -> str | None:
+    for attr in _LAZY_SRC_ATTRS:
+        value = (img.get(attr) or "").strip()
+        if value and not value.lower().startswith(("data:", "about:", "javascript:")):
+            return unwrap_proxy(value)
+    for attr in _LAZY_SRCSET_ATTRS:
+        candidates = parse_srcset(img.get(attr) or "")
+        if candidates:
+            return unwrap_proxy(candidates[0].url)
+    return None
+
+
+def _text_leaves(group: HtmlElement) -> list[HtmlElement]:
+    """The outermost elements with text and no block inside, in document order (a `<p>` rather than its spans)."""
+    chosen: list[HtmlElement] = []
+    inside: set[HtmlElement] = set()
+    for element in SEL_TEXT_BLOCKS(group):
+        if any(ancestor in inside for ancestor in element.iterancestors()):
+            continue
+        if not _has_blocks(element) and not SEL_IMG(element):
+            chosen.append(element)
+            inside.add(element)
+    return chosen
+
+
+def _is_figure_group(element: HtmlElement) -> bool:
+    """One picture and only a little text (its caption and credit), no headings or lists."""
+    if len(_pictures(element)) != 1 or SEL_HEADING_OR_LIST(element):
+        return False
+    if len(_text(element)) > _CAPTION_MAX_CHARS:
+        return False
+    return len(_text_leaves(element)) <= _CAPTION_MAX_BLOCKS
+
+
+def classify(element: HtmlElement, *, is_root: bool = False) -> Kind:
+    """The kind of block an element is, deciding which handler takes it."""
+    tag = _tag(element)
+    if not tag or tag in _DROP_TAGS:
+        return Kind.SKIP
+    if tag in _HEADING_TAGS:
+        return Kind.HEADING
+    if tag in _IMAGE_TAGS:
+        return Kind.IMAGE
+    if tag in _LIST_TAGS:
+        return Kind.LIST
+    if not is_root and SEL_IMG(element) and _is_figure_group(element):
+        return Kind.IMAGE
+    if tag in _PARAGRAPH_TAGS and not _has_blocks(element):
+        return Kind.PARAGRAPH
+    if tag not in _BLOCK_TAGS or not _has_blocks(element):
+        return Kind.PARAGRAPH
+    return Kind.CONTAINER
+
+
+def _int_size(value: str | None) -> int | None:
+    match = _SIZE.match(value or "")
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 0 < number <= 100_000 else None
+
+
+@dataclass
+class _Walker:
+    """State of one article's walk: the next position, the current section, and the rows so far."""
+
+    base_url: str
+    site: str  # registrable domain of the article
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    links_dropped: int = 0
+    position: int = 0
+    section: str | None = None
+    seen_image_srcs: set[str] = field(default_factory=set)
+
+    def next_position(self) -> int:
+        self.position += 1
+        return self.position - 1
+
+    # --- dispatch ---------------------------------------------------------------------------------------
+    def walk(self, element: HtmlElement, *, is_root: bool = False) -> None:
+        HANDLERS[classify(element, is_root=is_root)](self, element)
+
+    def walk_children(self, element: HtmlElement) -> None:
+        """Descend, gathering loose text and inline elements between blocks into anonymous paragraphs."""
+        run: list[str] = [element.text or ""]
+        inline: list[HtmlElement] = []
+        for child in element:
+            tag = _tag(child)
+            if tag and tag not in _BLOCK_TAGS and tag not in _DROP_TAGS and not _has_blocks(child):
+                if tag in _IMAGE_TAGS or SEL_IMG(child):
+                    self._flush_run(run, inline)
+                    run, inline = [], []
+                    handle_image(self, child)
+                else:
+                    run.append(child.text_content())
+                    inline.append(child)
+            else:
+                self._flush_run(run, inline)
+                run, inline = [], []
+                self.walk(child)
+            run.append(child.tail or "")
+        self._flush_run(run, inline)
+
+    def _flush_run(self, run: list[str], inline: list[HtmlElement]) -> None:
+        text = normalise_text("".join(run))
+        if text:
+            position = self.next_position()
+            self._add_paragraph(position, text, is_lead=False)
+            for element in inline:
+                self.add_links(element, position, LinkContext.PARAGRAPH)
+
+    # --- rows -------------------------------------------------------------------------------------------
+    def _add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
+        self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
+
+    def add_links(self, element: HtmlElement, position: int, context: LinkContext) -> None:
+        for anchor in SEL_LINKS(element):
+            try:
+                href = resolve_href(anchor.get("href") or "", self.base_url)
+            except UrlError:
+                self.links_dropped += 1
+                continue
+            if urlsplit(href)._replace(fragment="").geturl() == self.base_url:
+                self.links_dropped += 1  # a jump within this page, not a link to anything
+                continue
+            host = host_of(href)
+            self.links.append(
+                Link(
+                    position=position,
+                    href=href,
+                    text=_text(anchor) or None,
+                    domain=host,
+                    is_internal=registrable_domain(host) == self.site,
+                    context=context,
+                )
+            )
+
+    def lead_allowed(self) -> bool:
+        """A standfirst opens the article: no paragraph and no sub-heading before it."""
+        return not self.paragraphs and not any(h.level > 1 for h in self.headings)
+
+
+# --- handlers: one shape, (walker, element) -> None --------------------------------------------------------
+def handle_skip(walker: _Walker, element: HtmlElement) -> None:
+    """Dropped elements leave no row."""
+
+
+def handle_container(walker: _Walker, element: HtmlElement) -> None:
+    walker.walk_children(element)
+
+
+def handle_heading(walker: _Walker, element: HtmlElement) -> None:
+    text = _text(element)
+    if not text:
+        return
+    position = walker.next_position()
+    level = int(_tag(element)[1])
+    walker.headings.append(Heading(position, level, text, (element.get("id") or "").strip() or None))
+    walker.section = text
+    walker.add_links(element, position, LinkContext.HEADING)
+
+
+def _is_lead(element: HtmlElement, text: str) -> bool:
+    """A bold standfirst (the whole paragraph in <b>/<strong>) or a paragraph marked up as the lead."""
+    marked = " ".join(filter(None, (element.get("class"), element.get("itemprop"), element.get("id"))))
+    if _LEAD_CLASS.search(marked):
+        return True
+    bold = normalise_text("".join(b.text_content() for b in SEL_BOLD_TEXT(element)))
+    return bold == text
+
+
+def _is_dateline(element: HtmlElement, text: str) -> bool:
+    """A block that is nothing but a `<time>` ("46 分钟前") is metadata, read by the date logic, not text."""
+    times = SEL_TIME_ELEMENTS(element)
+    return bool(times) and normalise_text("".join(t.text_content() for t in times)) == text
+
+
+def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
+    for img in _pictures(element):
+        handle_image(walker, img)
+    text = _text(element)
+    if not text or _is_dateline(element, text):
+        return
+    position = walker.next_position()
+    is_lead = walker.lead_allowed() and _is_lead(element, text)
+    walker._add_paragraph(position, text, is_lead=is_lead)
+    walker.add_links(element, position, LinkContext.PARAGRAPH)
+
+
+def _only_links(item: HtmlElement) -> bool:
+    anchors = SEL_LINKS(item)
+    return bool(anchors) and normalise_text("".join(a.text_content() for a in anchors)) == _text(item)
+
+
+def handle_list(walker: _Walker, element: HtmlElement) -> None:
+    """A list of nothing but links ("related stories") becomes links; any other list, one paragraph per item."""
+    items = [child for child in element if _tag(child) in {"li", "dt", "dd"} and _text(child)]
+    if items and all(_only_links(item) for item in items):
+        walker.add_links(element, walker.next_position(), LinkContext.LIST)
+        return
+    for item in element:
+        if _tag(item) in {"li", "dt", "dd"} and _has_blocks(item):
+            walker.walk_children(item)
+        elif _tag(item) in {"li", "dt", "dd"}:
+            text = _text(item)
+            if text:
+                position = walker.next_position()
+                walker._add_paragraph(position, text, is_lead=False)
+                walker.add_links(item, position, LinkContext.LIST)
+        else:
+            walker.walk(item)
+
+
+def _best_candidate_src(img: HtmlElement, src: str) -> str:
+    """The largest `srcset`/`<source>` candidate of this picture when it is larger than `src`.
+
+    The fallback `src`'s own width is known only when it is listed in a srcset; otherwise a listed
+    candidate is taken as larger (srcset exists to offer the bigger renditions). Among equally wide
+    candidates the one in the fallback's format wins (a `.jpg` over its `.webp` twin).
+    """
+    srcsets = [img.get(a) or "" for a in _LAZY_SRCSET_ATTRS]
+    parent = img.getparent()
+    if parent is not None and _tag(parent) == "picture":
+        srcsets += [s.get("srcset") or s.get("data-srcset") or "" for s in SEL_SOURCE(parent)]
+    candidates = [c for s in srcsets for c in parse_srcset(s) if not c.url.lower().startswith("data:")]
+    if not candidates:
+        return src
+    src_width = next((c.width or 0.0 for c in candidates if unwrap_proxy(c.url) == src), None)
+    extension = urlsplit(src).path.rsplit(".", 1)[-1].lower()
+
+    def size(candidate_width: float | None, density: float | None) -> float:
+        return candidate_width if candidate_width is not None else (density or 1.0)
+
+    best = max(
+        candidates,
+        key=lambda c: (size(c.width, c.density), urlsplit(c.url).path.rsplit(".", 1)[-1].lower() == extension),
+    )
+    if src_width is not None and (best.width or 0.0) <= src_width:
+        return src
+    return unwrap_proxy(best.url)
+
+
+def _caption_and_credit(group: HtmlElement, img: HtmlElement) -> tuple[str | None, str | None]:
+    """Split a figure group's text into caption and credit ("图像来源，Reuters" -> credit "Reuters")."""
+    caption: str | None = None
+    credit: str | None = None
+    for element in SEL_CREDIT_MARKUP(group):
+        text = _text(element)
+        if text and not SEL_IMG(element):
+            match = _CREDIT.match(text)
+            credit = normalise_text(match.group(1) or match.group(2)) if match else text
+            element.drop_tree()  # so that the credit does not end in the caption's text too
+            break
+    for block in [*SEL_FIGCAPTION(group), *_text_leaves(group)]:
+        text = _text(block)
+        match = _CREDIT.match(text)
+        if match is not None and credit is None and len(text) < 120:
+            credit = normalise_text(match.group(1) or match.group(2))
+        elif match is None and caption is None and text:
+            caption = text
+    return caption, credit
+
+
+def handle_image(walker: _Walker, element: HtmlElement) -> None:
+    """One row per picture, with the caption and credit that its group (figure or container) holds."""
+    pictures = _pictures(element)
+    if not pictures:
+        return
+    if len(pictures) > 1:
+        for img in pictures:
+            handle_image(walker, img)
+        return
+    img = pictures[0]
+    raw = _raw_src(img)
+    if raw is None:
+        return
+    try:
+        src = resolve_href(_best_candidate_src(img, raw), walker.base_url)
+    except UrlError:
+        return
+    src = urlsplit(src)._replace(fragment="").geturl()
+    if src in walker.seen_image_srcs:
+        return  # the same picture repeated (a lazy placeholder outside the group)
+    walker.seen_image_srcs.add(src)
+    caption, credit = _caption_and_credit(element, img) if element is not img else (None, None)
+    position = walker.next_position()
+    walker.images.append(
+        Image(
+            position=position,
+            src=src,
+            alt=normalise_text(img.get("alt") or "") or None,
+            caption=caption,
+            credit=credit,
+            width=_int_size(img.get("width")),
+            height=_int_size(img.get("height")),
+        )
+    )
+    if element is not img:
+        walker.add_links(element, position, LinkContext.CAPTION)
+
+
+HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
+    Kind.SKIP: handle_skip,
+    Kind.CONTAINER: handle_container,
+    Kind.HEADING: handle_heading,
+    Kind.PARAGRAPH: handle_paragraph,
+    Kind.LIST: handle_list,
+    Kind.IMAGE: handle_image,
+}
+
+
+# --- the article --------------------------------------------------------------------------------------
+def content_root(tree: HtmlElement) -> HtmlElement:
+    """The element holding the article: the first named region with text (the wordiest of its kind)."""
+    for selector in SEL_CONTENT_ROOTS:
+        candidates = [c for c in selector(tree) if len(_text(c)) >= 50]
+        if candidates:
+            return max(candidates, key=lambda c: len(c.text_content()))
+    body = tree.find("body")
+    return body if body is not None else tree
+
+
+def _prune(root: HtmlElement) -> None:
+    """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
+    for br in SEL_BR(root):
+        br.tail = "\n" + (br.tail or "")
+    for element in SEL_DROPPED_REGIONS(root):
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+def extract_article(seed: Seed) -> Article:
+    """Normalise a seed's HTML into an article with its paragraphs, headings, images and links.
+
+    Raises `SeedRejected` when the HTML cannot be parsed or holds no article text.
+    """
+    tree = parse_html(seed.html)
+    page = PageMeta(tree)
+    _prune(tree)
+    root = content_root(tree)
+    published = decide_published(page.date_evidence(root), seed.url, seed.crawled_at)
+    domain = host_of(seed.url)
+    walker = _Walker(base_url=seed.url, site=registrable_domain(domain))
+    walker.walk(root, is_root=True)
+    if not walker.paragraphs:
+        raise SeedRejected(
+            Stage.EXTRACT, "no_body_text", "no paragraph of text was found in the article's content region"
+        )
+    title = seed.title or page.page_title or next((h.text for h in walker.headings if h.level == 1), "")
+    if not title:
+        raise SeedRejected(Stage.EXTRACT, "no_title", "neither the seed header nor the page gives a title")
+    body_text = " ".join(p.text for p in walker.paragraphs)
+    return Article(
+        url=seed.url,
+        domain=domain,
+        title=title,
+        language=resolve_language(page.declared_language, body_text),
+        published=published,
+        crawled_at=seed.crawled_at,
+        author=page.author(tree),
+        paragraphs=tuple(walker.paragraphs),
+        headings=tuple(walker.headings),
+        images=tuple(walker.images),
+        links=tuple(walker.links),
+        links_dropped=walker.links_dropped,
+    )

@@ -1,0 +1,155 @@
+"""Parsing HTML safely and reading the page-level metadata (language, author, date evidence).
+
+The parser is hardened once here: no network, no entity expansion beyond HTML's own, libxml2's default
+depth and size limits (no `huge_tree`).
+"""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+from newslake.core.dates import DateEvidence
+from newslake.core.errors import SeedRejected, Stage
+from newslake.core.model import DateSource
+from newslake.core.text import normalise_text
+
+_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
+)
+# C0 control characters (but tab, LF, CR) are invalid in HTML text and make lxml refuse a string.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)], None)
+
+# Named, compiled selectors.
+SEL_HTML_LANG = lxml.etree.XPath("/html/@lang | /html/@xml:lang")
+SEL_META = lxml.etree.XPath("//meta[@content]")
+SEL_JSON_LD = lxml.etree.XPath("//script[@type='application/ld+json']")
+SEL_TIME = lxml.etree.XPath(".//time[@datetime or @pubdate or @itemprop='datePublished']")
+SEL_ITEMPROP_PUBLISHED = lxml.etree.XPath(".//*[@itemprop='datePublished'][not(self::time)]")
+SEL_ITEMPROP_AUTHOR = lxml.etree.XPath(
+    "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
+    " | //a[@rel='author']"
+)
+
+# Meta names/properties that carry the publication time, most specific first; `modified`/`updated` ones are
+# deliberately absent: the published date is kept, not the last edit.
+_META_PUBLISHED = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "publishdate",
+    "publish-date",
+    "pubdate",
+    "publication_date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "date",
+    "og:pubdate",
+)
+_META_AUTHOR = ("author", "article:author", "dc.creator", "byl", "sailthru.author", "parsely-author")
+_META_LANGUAGE = ("content-language", "language", "dc.language", "og:locale")
+
+
+def parse_html(html: str) -> HtmlElement:
+    """Parse a fragment or a whole document into an `<html>` tree. Raises `SeedRejected` (parse stage)."""
+    cleaned = html.translate(_CONTROL)
+    if not cleaned.strip():
+        raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
+    try:
+        return lxml.html.document_fromstring(cleaned.encode("utf-8", "replace"), parser=_PARSER)
+    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
+        raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
+
+
+def _meta_map(tree: HtmlElement) -> dict[str, str]:
+    """Lower-cased meta name/property/http-equiv -> first non-empty content."""
+    out: dict[str, str] = {}
+    for meta in SEL_META(tree):
+        key = (meta.get("property") or meta.get("name") or meta.get("http-equiv") or meta.get("itemprop") or "")
+        content = (meta.get("content") or "").strip()
+        if key and content:
+            out.setdefault(key.strip().lower(), content)
+    return out
+
+
+def _json_ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON object in the page's JSON-LD blocks, flattening lists and `@graph`."""
+    for script in SEL_JSON_LD(tree):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue  # broken JSON-LD is common; it is evidence we do not have, not an error of the seed
+        stack: list[Any] = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                yield item
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+
+
+def _json_ld_author(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        names = [name for name in map(_json_ld_author, value) if name]
+        return ", ".join(names) or None
+    if isinstance(value, dict):
+        name = value.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+class PageMeta:
+    """Page-level metadata read once from the whole tree, before the content root is chosen and pruned."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.meta = _meta_map(tree)
+        self.json_ld = list(_json_ld_objects(tree))
+        langs = SEL_HTML_LANG(tree)
+        self.declared_language: str | None = str(langs[0]) if langs else None
+        if not self.declared_language:
+            self.declared_language = next((self.meta[k] for k in _META_LANGUAGE if k in self.meta), None)
+        self.page_title = normalise_text(self.meta.get("og:title", "") or tree.findtext(".//title") or "")
+
+    def author(self, tree: HtmlElement) -> str | None:
+        for key in _META_AUTHOR:
+            value = self.meta.get(key, "")
+            if value and not value.lower().startswith(("http://", "https://")):
+                return normalise_text(value)
+        for obj in self.json_ld:
+            name = _json_ld_author(obj.get("author"))
+            if name:
+                return normalise_text(name)
+        for element in SEL_ITEMPROP_AUTHOR(tree):
+            text = normalise_text(element.text_content())
+            if 0 < len(text) <= 100:
+                return text
+        return None
+
+    def date_evidence(self, content: HtmlElement) -> list[DateEvidence]:
+        """Candidate publication dates in the order they are trusted: `<time>`, meta, JSON-LD."""
+        evidence = [
+            DateEvidence(DateSource.TIME_ELEMENT, time.get("datetime") or "", normalise_text(time.text_content()))
+            for time in SEL_TIME(content)
+            if time.get("itemprop") != "dateModified"
+        ]
+        evidence += [
+            DateEvidence(DateSource.TIME_ELEMENT, element.get("content") or "", normalise_text(element.text_content()))
+            for element in SEL_ITEMPROP_PUBLISHED(content)
+        ]
+        evidence += [DateEvidence(DateSource.META, self.meta[key]) for key in _META_PUBLISHED if key in self.meta]
+        evidence += [
+            DateEvidence(DateSource.JSON_LD, str(obj["datePublished"]))
+            for obj in self.json_ld
+            if isinstance(obj.get("datePublished"), str | int)
+        ]
+        return evidence

@@ -1,0 +1,209 @@
+"""Reading a seed file: decode the bytes, split the header from the HTML.
+
+Format: an optional `<!--EPOCH_MS-->` line (crawl time), `[Title](URL)`, a line of dashes, a blank line, then
+HTML (a fragment or a whole page).
+"""
+
+import codecs
+import html as html_lib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from charset_normalizer import from_bytes
+
+from newslake.core.errors import SeedRejected, Stage
+from newslake.core.text import normalise_text
+from newslake.core.urls import UrlError, canonical_url
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# `<meta charset=x>` or `<meta http-equiv=Content-Type content="text/html; charset=x">`, searched in the
+# first bytes only (where browsers look too).
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+_PRESCAN_BYTES = 4096
+# Labels whose bytes browsers decode with a superset codec (WHATWG Encoding Standard): a page declaring
+# gb2312 routinely holds GBK characters, "iso-8859-1" means windows-1252, and so on.
+_SUPERSET = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "big5": "big5hkscs",
+    "x-x-big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+}
+_CRAWL_COMMENT = re.compile(r"^<!--\s*(\d{1,16})\s*-->$")
+# `[Title](URL)`: the title may hold markdown escapes (`\[`, `\]`), the URL may hold parentheses, so the
+# title ends at the first unescaped `](` and the URL runs to the last `)` of the line.
+_TITLE_LINK = re.compile(r"^\[((?:\\.|[^\\\]])*)\]\(\s*<?(.*?)>?\s*\)\s*$", re.DOTALL)
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_RULE = re.compile(r"^\s*[-=]{3,}\s*$")
+# Multibyte codecs tried by `_detect`, most common in news archives first. UTF-8 comes first again here,
+# leniently, for a UTF-8 page with a few broken sequences.
+_MULTIBYTE = ("utf_8", "gb18030", "big5hkscs", "cp932", "cp949", "euc_jp")
+# Epoch milliseconds outside 1990..2100 are not crawl stamps.
+_MIN_CRAWL_MS = 631_152_000_000
+_MAX_CRAWL_MS = 4_102_444_800_000
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A decoded seed: header fields and the HTML body (text)."""
+
+    crawled_at: datetime | None
+    title: str
+    url: str  # canonical
+    html: str
+    encoding: str  # the codec that decoded the bytes
+
+
+def codec_for_label(label: str) -> str | None:
+    """The Python codec for a charset label (with the WHATWG superset rules), or None if unknown."""
+    label = label.strip().lower()
+    label = _SUPERSET.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def decode_seed(data: bytes) -> tuple[str, str]:
+    """Decode seed bytes; return (text, codec name).
+
+    Order: a BOM; then strict UTF-8 (archives re-encode pages to UTF-8 without fixing their `<meta charset>`,
+    and legacy-encoded text with non-ASCII bytes is practically never valid UTF-8); then the charset the bytes
+    declare; then detection by charset-normalizer. Raises `SeedRejected` when nothing decodes the bytes.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec), codec
+            except UnicodeDecodeError as exc:
+                raise SeedRejected(
+                    Stage.DECODE, "undecodable", f"the file starts with a {codec} BOM but is not {codec}: {exc}"
+                ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    declared = _DECLARED_CHARSET.search(data[:_PRESCAN_BYTES])
+    if declared is not None:
+        codec = codec_for_label(declared.group(1).decode("ascii", "replace"))
+        if codec is not None and not codec.startswith("utf-"):
+            text = _lenient_decode(data, codec)
+            if text is not None:
+                return text, codec
+    return _detect(data)
+
+
+def _lenient_decode(data: bytes, codec: str) -> str | None:
+    """Decode like a browser (U+FFFD for bad sequences) when the bad sequences are rare, else None.
+
+    Real archives hold pages with a stray broken byte pair; rejecting a whole page for one is worse than a
+    replacement character. "Rare" is at most 1% of the non-ASCII bytes (plus two), which a wrong multibyte
+    codec does not meet.
+    """
+    text = data.decode(codec, errors="replace")
+    errors = text.count("\ufffd")
+    if errors == 0:
+        return text
+    non_ascii = sum(1 for byte in data if byte >= 0x80)
+    return text if errors <= 2 + non_ascii // 100 else None
+
+
+def _detect(data: bytes) -> tuple[str, str]:
+    best = from_bytes(data).best()
+    guess = codec_for_label(best.encoding) if best is not None and best.encoding else None
+    if guess is not None and guess in _MULTIBYTE:
+        return data.decode(guess), guess
+    # charset-normalizer only proposes codecs that decode every byte, so one broken pair in a GBK page makes
+    # it answer a single-byte codec (ptcp154, cp1251...). A multibyte codec that decodes nearly all of it is
+    # the better answer then.
+    for codec in _MULTIBYTE:
+        text = _lenient_decode(data, codec)
+        if text is not None:
+            return text, codec
+    if guess is not None:
+        return data.decode(guess, errors="replace"), guess
+    raise SeedRejected(
+        Stage.DECODE,
+        "undecodable",
+        "the bytes are not UTF-8, match no charset they declare, and no encoding could be detected",
+    )
+
+
+def _crawl_time(line: str) -> datetime | None:
+    match = _CRAWL_COMMENT.match(line.strip())
+    if match is None:
+        return None
+    millis = int(match.group(1))
+    if not _MIN_CRAWL_MS <= millis <= _MAX_CRAWL_MS:
+        return None
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def split_header(text: str) -> tuple[datetime | None, str, str, str]:
+    """Split decoded seed text into (crawled_at, title, raw URL, html). Raises `SeedRejected` (header stage)."""
+    text = text.lstrip("\ufeff")
+    lines = text.split("\n", 8)  # the header is at most a handful of lines
+    index = 0
+
+    def current() -> str:
+        return lines[index].rstrip("\r") if index < len(lines) else ""
+
+    while index < len(lines) and not current().strip():
+        index += 1
+    crawled_at = None
+    if current().lstrip().startswith("<!--"):
+        crawled_at = _crawl_time(current())
+        index += 1
+    match = _TITLE_LINK.match(current().strip())
+    if match is None:
+        raise SeedRejected(
+            Stage.HEADER, "no_header", "the seed has no `[Title](URL)` line where its header should be"
+        )
+    title = normalise_text(html_lib.unescape(_MD_ESCAPE.sub(r"\1", match.group(1))))
+    url = match.group(2).strip()
+    index += 1
+    if _RULE.match(current()):
+        index += 1
+    while index < len(lines) - 1 and not current().strip():
+        index += 1
+    html = "\n".join(lines[index:]) if index < len(lines) else ""
+    return crawled_at, title, url, html
+
+
+def parse_seed(data: bytes) -> Seed:
+    """Decode and split a seed file's bytes. Raises `SeedRejected` with the reason when it is unusable."""
+    if not data.strip():
+        raise SeedRejected(Stage.READ, "empty_file", "the seed file is empty or holds only whitespace")
+    text, codec = decode_seed(data)
+    crawled_at, title, raw_url, html = split_header(text)
+    if not raw_url:
+        raise SeedRejected(Stage.HEADER, "no_url", "the header's `[Title](URL)` line has an empty URL")
+    try:
+        url = canonical_url(raw_url)
+    except UrlError as exc:
+        raise SeedRejected(Stage.HEADER, "bad_url", f"the article URL is unusable: {exc}") from exc
+    if not html.strip():
+        raise SeedRejected(Stage.HEADER, "no_body", "the seed has a header but no HTML after it")
+    return Seed(crawled_at=crawled_at, title=title, url=url, html=html, encoding=codec)

@@ -1,0 +1,127 @@
+"""URL handling: canonical article URLs, resolving hrefs, unwrapping image proxies, choosing srcset candidates."""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+import tldextract
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Query parameters that only track the click; two URLs differing in them name the same article.
+_TRACKING_PARAM = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_[a-z]+|_ga)$", re.IGNORECASE)
+# Image proxies and CDN resizers name the original in a query parameter (weserv's `url`, Next.js's `url`,
+# generic `src`/`image`); only a value that itself looks like a host+path or an absolute URL is taken.
+_PROXY_PARAMS = ("url", "src", "image", "img")
+_LOOKS_LIKE_HOST = re.compile(r"^(?:https?://|//)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/", re.IGNORECASE)
+_SRCSET_ENTRY = re.compile(r"\s*(\S+?)(?:\s+(\d+(?:\.\d+)?)([wx]))?\s*(?:,|$)")
+
+# The Public Suffix List snapshot bundled with tldextract: no network, no cache directory.
+_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class UrlError(ValueError):
+    """A URL that cannot be used (unparseable, or not http/https)."""
+
+
+@lru_cache(maxsize=65536)
+def registrable_domain(host: str) -> str:
+    """eTLD+1 of a host (`news.bbc.co.uk` -> `bbc.co.uk`); the host itself for IPs and bare names."""
+    parts = _PSL(host)
+    return parts.top_domain_under_public_suffix or host
+
+
+def _clean_netloc(scheme: str, host: str, port: int | None, userinfo: str) -> str:
+    netloc = host.encode("idna").decode("ascii") if not host.isascii() else host
+    netloc = netloc.lower().rstrip(".")
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return f"{userinfo}@{netloc}" if userinfo else netloc
+
+
+def normalise_http_url(url: str, *, keep_fragment: bool) -> str:
+    """Lower-case scheme and host, drop default ports and tracking parameters; raise `UrlError` if not http(s)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname or ""
+    except ValueError as exc:  # bad port, bad IPv6 literal
+        raise UrlError(f"unparseable URL {url!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in HTTP_SCHEMES:
+        raise UrlError(f"not an http/https URL: {url[:200]!r}")
+    if not host:
+        raise UrlError(f"URL without a host: {url[:200]!r}")
+    try:
+        userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+        netloc = _clean_netloc(scheme, host, port, userinfo)
+    except UnicodeError as exc:
+        raise UrlError(f"host is not a valid domain name: {host[:200]!r}") from exc
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _TRACKING_PARAM.match(k)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, parts.fragment if keep_fragment else ""))
+
+
+def canonical_url(url: str) -> str:
+    """The article's canonical URL: normalised, fragment dropped."""
+    return normalise_http_url(url, keep_fragment=False)
+
+
+def host_of(url: str) -> str:
+    """The (already lower-cased) host of a normalised URL."""
+    return urlsplit(url).hostname or ""
+
+
+def resolve_href(href: str, base: str) -> str:
+    """Resolve a link against the article URL; raise `UrlError` unless the result is http(s)."""
+    href = href.strip()
+    if not href:
+        raise UrlError("empty href")
+    return normalise_http_url(urljoin(base, href), keep_fragment=True)
+
+
+def unwrap_proxy(url: str) -> str:
+    """Return the original image URL that a proxy/resizer URL wraps, or `url` when it wraps none.
+
+    Only a parameter whose value is itself a URL or host/path is taken, so ordinary query strings
+    (`?url=` meaning something else) are left alone.
+    """
+    query = urlsplit(url).query
+    if not query:
+        return url
+    params = dict(parse_qsl(query, keep_blank_values=False))
+    for name in _PROXY_PARAMS:
+        value = unquote(params.get(name, "")).strip()
+        if value and _LOOKS_LIKE_HOST.match(value):
+            if value.startswith("//"):
+                value = "https:" + value
+            elif not value.lower().startswith(("http://", "https://")):
+                value = "https://" + value
+            return unwrap_proxy(value)
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class SrcsetCandidate:
+    url: str
+    width: float | None  # `w` descriptor
+    density: float | None  # `x` descriptor
+
+
+def parse_srcset(srcset: str) -> list[SrcsetCandidate]:
+    """Parse a `srcset` attribute into candidates (malformed entries are skipped, never raised)."""
+    out: list[SrcsetCandidate] = []
+    for match in _SRCSET_ENTRY.finditer(srcset):
+        url, number, unit = match.group(1), match.group(2), match.group(3)
+        if not url or url == ",":
+            continue
+        url = url.rstrip(",")
+        value = float(number) if number else None
+        out.append(SrcsetCandidate(url, value if unit == "w" else None, value if unit == "x" else None))
+    return out
