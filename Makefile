@@ -1,0 +1,40 @@
+# newslake: `make run` and `make test` are all a newcomer needs (python3 and make; uv is installed on demand).
+SEEDS ?= seeds
+DATA ?= data
+PYTEST_ARGS ?=
+
+# uv from PATH, else the one pip installs into python3 (`python3 -m uv`).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+VENV_STAMP := .venv/.synced
+
+# Prefect keeps its state in the checkout, and stays quiet offline.
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: run test lint query clean env
+
+env: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+run: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)"
+
+test: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync ruff format --check .
+	$(UV) run --frozen --no-sync mypy
+
+query: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m newslake.query --data "$(DATA)"
+
+clean:
+	rm -rf "$(DATA)"/*/ .pytest_cache .mypy_cache .ruff_cache .hypothesis
