@@ -12,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: run test lint query clean env
+.PHONY: run test lint query clean env docs
 
 env: $(VENV_STAMP)
 
@@ -38,3 +38,6 @@ query: $(VENV_STAMP)
 
 clean:
 	rm -rf "$(DATA)"/*/ .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+docs: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m schemas.dictionary --write README.md

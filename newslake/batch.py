@@ -66,7 +66,12 @@ def process_seed(seeds_root: Path, seed_file: str, max_bytes: int = DEFAULT_MAX_
         return Rejected(seed_file, sha, Stage.PARSE.value, "too_deep", "the HTML nests too deeply", crawled_at)
     except Exception as exc:  # noqa: BLE001 - the batch boundary: a bug met by one seed must not cost the others
         return Rejected(
-            seed_file, sha, Stage.EXTRACT.value, "internal_error", f"{type(exc).__name__}: {exc}"[:500], crawled_at
+            seed_file,
+            sha,
+            Stage.EXTRACT.value,
+            "internal_error",
+            f"{type(exc).__name__}: {exc}"[:500],
+            crawled_at,
         )
 
 
@@ -87,9 +92,9 @@ def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, list[Any
             ("domain", art.domain),
             ("title", art.title),
             ("language", art.language),
-            ("published_at", published.at if published else None),
-            ("date_source", published.source.value if published else None),
-            ("date_precision", published.precision.value if published else None),
+            ("published_at", published.at),
+            ("date_source", published.source.value),
+            ("date_precision", published.precision.value),
             ("crawled_at", art.crawled_at),
             ("author", art.author),
             ("lead", art.lead),
@@ -182,7 +187,13 @@ def _dedupe_urls(extracted: list[Extracted]) -> tuple[list[Extracted], list[Reje
             best[item.article.url] = item
     kept = [item for item in extracted if best[item.article.url] is item]
     losers = [
-        _duplicate(item.seed_file, item.seed_sha256, item.article.crawled_at, best[item.article.url].seed_file, item.article.url)
+        _duplicate(
+            item.seed_file,
+            item.seed_sha256,
+            item.article.crawled_at,
+            best[item.article.url].seed_file,
+            item.article.url,
+        )
         for item in extracted
         if best[item.article.url] is not item
     ]
@@ -248,7 +259,11 @@ def combine_batches(batches: list[dict[str, pl.DataFrame]], run_id: str, now: da
     }
     articles = tagged["articles"].sort(["crawled_at", "seed_file"], descending=True, nulls_last=True)
     winners = articles.unique("article_id", keep="first", maintain_order=True)
-    losers = articles.join(winners.select("article_id", "_batch", "seed_file"), on=["article_id", "_batch", "seed_file"], how="anti")
+    losers = articles.join(
+        winners.select("article_id", "_batch", "seed_file"),
+        on=["article_id", "_batch", "seed_file"],
+        how="anti",
+    )
     out = {
         table: tagged[table].join(winners.select("article_id", "_batch"), on=["article_id", "_batch"], how="semi")
         for table in ("articles", *ELEMENT_TABLES)
@@ -257,7 +272,11 @@ def combine_batches(batches: list[dict[str, pl.DataFrame]], run_id: str, now: da
     duplicate_rejects = _rejects_frame(
         [
             _duplicate(
-                row["seed_file"], row["seed_sha256"], row["crawled_at"], winner_file[row["article_id"]], row["url"]
+                row["seed_file"],
+                row["seed_sha256"],
+                row["crawled_at"],
+                winner_file[row["article_id"]],
+                row["url"],
             )
             for row in losers.iter_rows(named=True)
         ],

@@ -24,7 +24,7 @@ PART_FILE = "part-0.parquet"
 _TMP_SUFFIX = ".tmp"
 _PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(\d{{4}}-\d{{2}}-\d{{2}})$")
 # The rows a new write replaces: an article's rows are replaced as a whole, a reject by its seed file.
-REPLACE_KEY = {table: "article_id" for table in TABLES} | {"rejects": "seed_file"}
+REPLACE_KEY = dict.fromkeys(TABLES, "article_id") | {"rejects": "seed_file"}
 # Sort order inside a file: stable, so that the same data gives the same bytes.
 SORT_KEY = {
     "articles": ["article_id"],

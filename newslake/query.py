@@ -10,17 +10,33 @@ from schemas.tables import TABLES
 
 # (title, table it reads, SQL)
 QUERIES = (
-    ("articles per day", "articles", """
+    (
+        "articles per day",
+        "articles",
+        """
         SELECT publication_date, count(*) AS articles, sum(paragraph_count) AS paragraphs
-        FROM articles GROUP BY ALL ORDER BY publication_date DESC LIMIT 20"""),
-    ("top image credits", "images", """
+        FROM articles GROUP BY ALL ORDER BY publication_date DESC LIMIT 20""",
+    ),
+    (
+        "top image credits",
+        "images",
+        """
         SELECT credit, count(*) AS images FROM images WHERE credit IS NOT NULL
-        GROUP BY ALL ORDER BY images DESC, credit LIMIT 10"""),
-    ("most linked domains", "links", """
+        GROUP BY ALL ORDER BY images DESC, credit LIMIT 10""",
+    ),
+    (
+        "most linked domains",
+        "links",
+        """
         SELECT domain, count(*) AS links, bool_or(is_internal) AS internal FROM links
-        GROUP BY ALL ORDER BY links DESC, domain LIMIT 10"""),
-    ("rejects by reason", "rejects", """
-        SELECT stage, reason, count(*) AS seeds FROM rejects GROUP BY ALL ORDER BY seeds DESC LIMIT 10"""),
+        GROUP BY ALL ORDER BY links DESC, domain LIMIT 10""",
+    ),
+    (
+        "rejects by reason",
+        "rejects",
+        """
+        SELECT stage, reason, count(*) AS seeds FROM rejects GROUP BY ALL ORDER BY seeds DESC LIMIT 10""",
+    ),
 )
 
 

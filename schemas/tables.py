@@ -64,13 +64,15 @@ class Articles(pa.DataFrameModel):
     char_count: pl.Int64 = pa.Field(ge=1, description="characters over all paragraphs")
     seed_file: str = pa.Field(str_length={"min_value": 1}, description="seed path relative to SEEDS")
     seed_sha256: str = pa.Field(str_matches=_HEX64, description="SHA-256 of the seed file's bytes")
-    publication_date: pl.Date = pa.Field(description="partition key: date of published_at (UTC)")
+    publication_date: pl.Date = pa.Field(description="date of published_at (UTC)")
 
     @pa.dataframe_check
+    @classmethod
     def published_at_plausible(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return _plausible_date("published_at", data)
 
     @pa.dataframe_check
+    @classmethod
     def partition_matches_published_at(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             pl.col("published_at").is_null() | (pl.col("published_at").dt.date() == pl.col("publication_date"))
@@ -92,6 +94,7 @@ class Paragraphs(pa.DataFrameModel):
     publication_date: pl.Date
 
     @pa.dataframe_check
+    @classmethod
     def char_count_is_text_length(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("char_count") == pl.col("text").str.len_chars())
 

@@ -50,14 +50,18 @@ def _schema_failures(table: str, frame: pl.DataFrame) -> list[Failure]:
     if structural.height:
         raise ContractError(f"table {table} breaks its declared schema: {structural.to_dicts()}")
     ids = frame["article_id"]
-    return [
-        Failure(
-            article_id=ids[int(row["index"])],
-            check=_check_id(table, row["column"], row["check"]),
-            detail=f"{table}.{row['column']} failed {row['check']} with {str(row['failure_case'])[:200]!r}",
+    failures = []
+    for row in cases.iter_rows(named=True):
+        # Checks of the whole frame report the model's name as their column.
+        column = None if row["schema_context"] == "DataFrameSchema" else row["column"]
+        failures.append(
+            Failure(
+                article_id=ids[int(row["index"])],
+                check=_check_id(table, column, row["check"]),
+                detail=f"{table}.{column or 'row'} failed {row['check']} with {str(row['failure_case'])[:200]!r}",
+            )
         )
-        for row in cases.iter_rows(named=True)
-    ]
+    return failures
 
 
 def _cross_table_failures(tables: dict[str, pl.DataFrame]) -> list[Failure]:

@@ -47,9 +47,7 @@ _EN_MDY = re.compile(_MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)
 _EN_DMY = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+((?:19|20)\d{2})" + _TIME + _ZONE)
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z|[+-]\d{4})?$")
 # Dates in URL paths: /2022/01/13/, /2022-01-13/, /20220113/, /2022/0113/.
-_URL_DATE = re.compile(
-    r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|\d{0,8}(?:[/_.-]|$))"
-)
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|\d{0,8}(?:[/_.-]|$))")
 
 # "46 分钟前", "2 hours ago", "3 天前", "vor 5 Minuten": amount and unit, in the languages of the corpus.
 _RELATIVE_UNITS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -88,7 +86,13 @@ def _zone(token: str | None) -> timezone | None:
 
 
 def _build(
-    year: int, month: int, day: int, hour: str | None, minute: str | None, second: str | None, zone: str | None
+    year: int,
+    month: int,
+    day: int,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+    zone: str | None,
 ) -> ParsedDate | None:
     try:
         tz = _zone(zone)
@@ -133,7 +137,7 @@ def parse_date(text: str) -> ParsedDate | None:
 
 
 def parse_relative(text: str, crawled_at: datetime) -> datetime | None:
-    """"46 分钟前" / "2 hours ago" relative to the crawl time; None when `text` is not a relative time."""
+    """ "46 分钟前" / "2 hours ago" relative to the crawl time; None when `text` is not a relative time."""
     for pattern, unit in _RELATIVE_UNITS:
         match = pattern.search(text)
         if match is not None:
@@ -180,9 +184,7 @@ def _same_day_or_unknown(relative: datetime, attribute: ParsedDate | None) -> bo
     return abs((relative.date() - attribute.at.date()).days) <= 1
 
 
-def decide_published(
-    evidence: Iterable[DateEvidence], url: str, crawled_at: datetime | None
-) -> PublishedDate | None:
+def decide_published(evidence: Iterable[DateEvidence], url: str, crawled_at: datetime | None) -> PublishedDate | None:
     """The first believable date among the evidence, then the URL's date, then the crawl time."""
     for item in evidence:
         parsed = parse_date(item.value) if item.value else None

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core.dates import decide_published
@@ -21,6 +20,7 @@ from newslake.core.html import PageMeta, parse_html
 from newslake.core.language import resolve_language
 from newslake.core.model import Article, Heading, Image, Link, LinkContext, Paragraph
 from newslake.core.seed import Seed
+from newslake.core.selectors import Selector
 from newslake.core.text import normalise_text
 from newslake.core.urls import (
     UrlError,
@@ -42,18 +42,18 @@ _DROP_TAGS = frozenset(
 )  # fmt: skip
 # Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
 # `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
-SEL_DROPPED_REGIONS = lxml.etree.XPath(
+SEL_DROPPED_REGIONS = Selector(
     "//*[@data-e2e='advertisement' or @aria-hidden='true' or @hidden"
     " or (@role='region' and re:test(concat(@aria-label, ' ', @class, ' ', @id),"
-    " '(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit', 'i'))]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
+    " '(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit', 'i'))]"
 )
-SEL_BR = lxml.etree.XPath("//br")
+SEL_DROPPED_TAGS = Selector(" | ".join(f"//{tag}" for tag in sorted(_DROP_TAGS)))
+SEL_BR = Selector("//br")
 
 # --- content root -------------------------------------------------------------------------------------
 # Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
 SEL_CONTENT_ROOTS = tuple(
-    lxml.etree.XPath(xpath)
+    Selector(xpath)
     for xpath in (
         "//*[@itemprop='articleBody']",
         "//article",
@@ -75,28 +75,27 @@ _BLOCK_TAGS = (
     | {"div", "section", "article", "main", "header", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
        "figure", "picture", "center", "hr", "body", "html", "details", "summary", "fieldset", "noscript"}
 )  # fmt: skip
-SEL_IMG = lxml.etree.XPath(".//img | self::img")
-SEL_SOURCE = lxml.etree.XPath("./source[@srcset or @data-srcset]")
-SEL_LINKS = lxml.etree.XPath(".//a[@href] | self::a[@href]")
-SEL_BLOCK_DESCENDANT = lxml.etree.XPath(
+SEL_IMG = Selector(".//img | self::img")
+SEL_SOURCE = Selector(".//source[@srcset or @data-srcset]")
+SEL_LINKS = Selector(".//a[@href] | self::a[@href]")
+SEL_BLOCK_DESCENDANT = Selector(
     ".//*[self::p or self::div or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
     " or self::ul or self::ol or self::dl or self::table or self::section or self::blockquote or self::pre"
     " or self::figure or self::li or self::article or self::header or self::main]"
 )
-SEL_HEADING_OR_LIST = lxml.etree.XPath(
+SEL_HEADING_OR_LIST = Selector(
     ".//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul or self::ol]"
 )
-SEL_FIGCAPTION = lxml.etree.XPath(".//figcaption")
-SEL_CREDIT_MARKUP = lxml.etree.XPath(
-    ".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
+SEL_FIGCAPTION = Selector(".//figcaption")
+SEL_CREDIT_MARKUP = Selector(
+    ".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]"
 )
-SEL_TEXT_BLOCKS = lxml.etree.XPath(
+SEL_TEXT_BLOCKS = Selector(
     ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
 )
 _LEAD_CLASS = re.compile(r"(^|[^a-z])(lead|standfirst|intro|dek|summary|kicker)([^a-z]|$)", re.IGNORECASE)
-SEL_TIME_ELEMENTS = lxml.etree.XPath(".//time | self::time")
-SEL_BOLD_TEXT = lxml.etree.XPath(".//b | .//strong")
+SEL_TIME_ELEMENTS = Selector(".//time | self::time")
+SEL_BOLD_TEXT = Selector(".//b | .//strong")
 
 # "图像来源，Reuters", "Image source, Getty Images", "Photo: AP", "Credit: ...": the label, then the credit.
 _CREDIT = re.compile(
@@ -375,9 +374,11 @@ def _best_candidate_src(img: HtmlElement, src: str) -> str:
     candidates the one in the fallback's format wins (a `.jpg` over its `.webp` twin).
     """
     srcsets = [img.get(a) or "" for a in _LAZY_SRCSET_ATTRS]
-    parent = img.getparent()
-    if parent is not None and _tag(parent) == "picture":
-        srcsets += [s.get("srcset") or s.get("data-srcset") or "" for s in SEL_SOURCE(parent)]
+    # libxml2 does not know <source> as a void element, so unclosed <source> tags nest (and the <img> ends up
+    # inside one): the picture's sources are all its descendants, not only its children.
+    picture = next(img.iterancestors("picture"), None)
+    if picture is not None:
+        srcsets += [s.get("srcset") or s.get("data-srcset") or "" for s in SEL_SOURCE(picture)]
     candidates = [c for s in srcsets for c in parse_srcset(s) if not c.url.lower().startswith("data:")]
     if not candidates:
         return src
@@ -389,7 +390,10 @@ def _best_candidate_src(img: HtmlElement, src: str) -> str:
 
     best = max(
         candidates,
-        key=lambda c: (size(c.width, c.density), urlsplit(c.url).path.rsplit(".", 1)[-1].lower() == extension),
+        key=lambda c: (
+            size(c.width, c.density),
+            urlsplit(c.url).path.rsplit(".", 1)[-1].lower() == extension,
+        ),
     )
     if src_width is not None and (best.width or 0.0) <= src_width:
         return src
@@ -480,7 +484,8 @@ def _prune(root: HtmlElement) -> None:
     """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
     for br in SEL_BR(root):
         br.tail = "\n" + (br.tail or "")
-    for element in SEL_DROPPED_REGIONS(root):
+    # Removed from the tree up front (not only skipped by the walk) so that no text_content() sees them.
+    for element in [*SEL_DROPPED_TAGS(root), *SEL_DROPPED_REGIONS(root)]:
         if element.getparent() is not None:
             element.drop_tree()
 
@@ -495,6 +500,12 @@ def extract_article(seed: Seed) -> Article:
     _prune(tree)
     root = content_root(tree)
     published = decide_published(page.date_evidence(root), seed.url, seed.crawled_at)
+    if published is None:
+        raise SeedRejected(
+            Stage.EXTRACT,
+            "no_date",
+            "no date in the page or its URL and no crawl stamp: the article has no date partition to go to",
+        )
     domain = host_of(seed.url)
     walker = _Walker(base_url=seed.url, site=registrable_domain(domain))
     walker.walk(root, is_root=True)

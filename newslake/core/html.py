@@ -15,6 +15,7 @@ from lxml.html import HtmlElement
 from newslake.core.dates import DateEvidence
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.model import DateSource
+from newslake.core.selectors import Selector, StringSelector
 from newslake.core.text import normalise_text
 
 _PARSER = lxml.html.HTMLParser(
@@ -24,12 +25,12 @@ _PARSER = lxml.html.HTMLParser(
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)], None)
 
 # Named, compiled selectors.
-SEL_HTML_LANG = lxml.etree.XPath("/html/@lang | /html/@xml:lang")
-SEL_META = lxml.etree.XPath("//meta[@content]")
-SEL_JSON_LD = lxml.etree.XPath("//script[@type='application/ld+json']")
-SEL_TIME = lxml.etree.XPath(".//time[@datetime or @pubdate or @itemprop='datePublished']")
-SEL_ITEMPROP_PUBLISHED = lxml.etree.XPath(".//*[@itemprop='datePublished'][not(self::time)]")
-SEL_ITEMPROP_AUTHOR = lxml.etree.XPath(
+SEL_HTML_LANG = StringSelector("/html/@lang")
+SEL_META = Selector("//meta[@content]")
+SEL_JSON_LD = Selector("//script[@type='application/ld+json']")
+SEL_TIME = Selector(".//time[@datetime or @pubdate or @itemprop='datePublished']")
+SEL_ITEMPROP_PUBLISHED = Selector(".//*[@itemprop='datePublished'][not(self::time)]")
+SEL_ITEMPROP_AUTHOR = Selector(
     "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
     " | //a[@rel='author']"
 )
@@ -71,7 +72,7 @@ def _meta_map(tree: HtmlElement) -> dict[str, str]:
     """Lower-cased meta name/property/http-equiv -> first non-empty content."""
     out: dict[str, str] = {}
     for meta in SEL_META(tree):
-        key = (meta.get("property") or meta.get("name") or meta.get("http-equiv") or meta.get("itemprop") or "")
+        key = meta.get("property") or meta.get("name") or meta.get("http-equiv") or meta.get("itemprop") or ""
         content = (meta.get("content") or "").strip()
         if key and content:
             out.setdefault(key.strip().lower(), content)
@@ -114,7 +115,7 @@ class PageMeta:
     def __init__(self, tree: HtmlElement) -> None:
         self.meta = _meta_map(tree)
         self.json_ld = list(_json_ld_objects(tree))
-        langs = SEL_HTML_LANG(tree)
+        langs = SEL_HTML_LANG.strings(tree)
         self.declared_language: str | None = str(langs[0]) if langs else None
         if not self.declared_language:
             self.declared_language = next((self.meta[k] for k in _META_LANGUAGE if k in self.meta), None)

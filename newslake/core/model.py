@@ -97,7 +97,7 @@ class Article:
     domain: str
     title: str
     language: str
-    published: PublishedDate | None
+    published: PublishedDate  # never absent: an article without any date is rejected (`no_date`)
     crawled_at: datetime | None
     author: str | None
     paragraphs: tuple[Paragraph, ...]
@@ -121,9 +121,9 @@ class Article:
         return sum(p.char_count for p in self.paragraphs)
 
     @property
-    def publication_date(self) -> date | None:
+    def publication_date(self) -> date:
         """The partition key (the crawl date when nothing better was found, see `DateSource.CRAWL`)."""
-        return self.published.at.date() if self.published is not None else None
+        return self.published.at.date()
 
 
 def article_id_for(canonical_url: str) -> str:

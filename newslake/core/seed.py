@@ -99,7 +99,9 @@ def decode_seed(data: bytes) -> tuple[str, str]:
                 return data[len(bom) :].decode(codec), codec
             except UnicodeDecodeError as exc:
                 raise SeedRejected(
-                    Stage.DECODE, "undecodable", f"the file starts with a {codec} BOM but is not {codec}: {exc}"
+                    Stage.DECODE,
+                    "undecodable",
+                    f"the file starts with a {codec} BOM but is not {codec}: {exc}",
                 ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
@@ -107,11 +109,11 @@ def decode_seed(data: bytes) -> tuple[str, str]:
         pass
     declared = _DECLARED_CHARSET.search(data[:_PRESCAN_BYTES])
     if declared is not None:
-        codec = codec_for_label(declared.group(1).decode("ascii", "replace"))
-        if codec is not None and not codec.startswith("utf-"):
-            text = _lenient_decode(data, codec)
+        declared_codec = codec_for_label(declared.group(1).decode("ascii", "replace"))
+        if declared_codec is not None and not declared_codec.startswith("utf-"):
+            text = _lenient_decode(data, declared_codec)
             if text is not None:
-                return text, codec
+                return text, declared_codec
     return _detect(data)
 
 
@@ -178,9 +180,7 @@ def split_header(text: str) -> tuple[datetime | None, str, str, str]:
         index += 1
     match = _TITLE_LINK.match(current().strip())
     if match is None:
-        raise SeedRejected(
-            Stage.HEADER, "no_header", "the seed has no `[Title](URL)` line where its header should be"
-        )
+        raise SeedRejected(Stage.HEADER, "no_header", "the seed has no `[Title](URL)` line where its header should be")
     title = normalise_text(html_lib.unescape(_MD_ESCAPE.sub(r"\1", match.group(1))))
     url = match.group(2).strip()
     index += 1

@@ -1,0 +1,94 @@
+"""Dates: parsing the formats pages use, relative times, URL dates, and what is believed."""
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newslake.core.dates import (
+    DateEvidence,
+    believable,
+    date_from_url,
+    decide_published,
+    parse_date,
+    parse_relative,
+)
+from newslake.core.model import DatePrecision, DateSource
+
+CRAWL = datetime(2022, 1, 13, 13, 13, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "precision"),
+    [
+        ("2022-01-13", datetime(2022, 1, 13, tzinfo=UTC), DatePrecision.DAY),
+        ("2022-01-13T12:27:03Z", datetime(2022, 1, 13, 12, 27, 3, tzinfo=UTC), DatePrecision.SECOND),
+        ("2022-01-13T20:27:03+08:00", datetime(2022, 1, 13, 12, 27, 3, tzinfo=UTC), DatePrecision.SECOND),
+        ("2005-03-21 11:21", datetime(2005, 3, 21, 11, 21, tzinfo=UTC), DatePrecision.MINUTE),
+        ("2005年3月21日", datetime(2005, 3, 21, tzinfo=UTC), DatePrecision.DAY),
+        ("发布时间：2005年3月21日 11:21", datetime(2005, 3, 21, 11, 21, tzinfo=UTC), DatePrecision.MINUTE),
+        ("March 21, 2005", datetime(2005, 3, 21, tzinfo=UTC), DatePrecision.DAY),
+        ("Updated 21 March 2005 10:00 GMT", datetime(2005, 3, 21, 10, 0, tzinfo=UTC), DatePrecision.MINUTE),
+        ("20050311", datetime(2005, 3, 11, tzinfo=UTC), DatePrecision.DAY),
+    ],
+)
+def test_parse_date(text: str, expected: datetime, precision: DatePrecision) -> None:
+    parsed = parse_date(text)
+    assert parsed is not None
+    assert (parsed.at, parsed.precision) == (expected, precision)
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2022-13-45", "../../etc/passwd", "Smarch 3, 2005"])
+def test_parse_date_none(text: str) -> None:
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("46 分钟前", datetime(2022, 1, 13, 12, 27, 3, tzinfo=UTC)),
+        ("2 hours ago", datetime(2022, 1, 13, 11, 13, 3, tzinfo=UTC)),
+        ("3 天前", datetime(2022, 1, 10, 13, 13, 3, tzinfo=UTC)),
+    ],
+)
+def test_parse_relative(text: str, expected: datetime) -> None:
+    assert parse_relative(text, CRAWL) == expected
+
+
+def test_date_from_url() -> None:
+    assert date_from_url("https://x.com/2019/11/20/story") is not None
+    assert date_from_url("http://business.sohu.com/20050311/n224643115.shtml") is not None
+    assert date_from_url("https://x.com/story-123456") is None
+
+
+def test_future_and_ancient_dates_are_not_believed() -> None:
+    future, ancient = parse_date("2023-02-01T00:00:00Z"), parse_date("1985-01-01")
+    assert future is not None and not believable(future, CRAWL)
+    assert ancient is not None and not believable(ancient, CRAWL)
+
+
+def test_relative_time_element_wins_with_the_time_of_day() -> None:
+    published = decide_published(
+        [DateEvidence(DateSource.TIME_ELEMENT, "2022-01-13", "46 分钟前")], "https://x/", CRAWL
+    )
+    assert published is not None
+    assert published.at == datetime(2022, 1, 13, 12, 27, 3, tzinfo=UTC)
+    assert published.source is DateSource.TIME_ELEMENT
+
+
+def test_fallback_order_meta_then_url_then_crawl() -> None:
+    meta = decide_published([DateEvidence(DateSource.META, "2021-05-01T10:00:00Z")], "https://x/2020/01/01/a", CRAWL)
+    assert meta is not None and meta.source is DateSource.META
+    url = decide_published([DateEvidence(DateSource.META, "2099-01-01")], "https://x/2020/01/01/a", CRAWL)
+    assert url is not None and url.source is DateSource.URL
+    crawl = decide_published([], "https://x/a", CRAWL)
+    assert crawl is not None and (crawl.source, crawl.at) == (DateSource.CRAWL, CRAWL)
+    assert decide_published([], "https://x/a", None) is None
+
+
+@given(st.text(max_size=100))
+def test_parse_date_never_raises(text: str) -> None:
+    parsed = parse_date(text)
+    if parsed is not None:
+        assert parsed.at.tzinfo is not None

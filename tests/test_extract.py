@@ -1,0 +1,174 @@
+"""HTML normalisation on small hand-written pages: one behaviour per test."""
+
+import pytest
+
+from newslake.core import Article, SeedRejected, extract_article, parse_seed
+from newslake.core.language import resolve_language
+from newslake.core.model import LinkContext
+from tests.conftest import make_seed
+
+CDN = "https://cdn.example.com"
+LONG = "This paragraph has enough words to count as article text for the extractor."
+
+
+def extract(html: str, url: str = "https://news.example.com/story/1") -> Article:
+    return extract_article(parse_seed(make_seed(html, url=url)))
+
+
+def test_ad_regions_and_scripts_are_dropped() -> None:
+    article = extract(
+        f"""<main><p>{LONG}</p>
+        <section role="region" aria-label="Advertisement"><p>Buy now</p></section>
+        <div data-e2e="advertisement"><p>Sponsored</p></div>
+        <div aria-hidden="true"><p>hidden placeholder</p></div>
+        <script>var x = "not text";</script><style>p {{}}</style>
+        <p>{LONG} Second.</p></main>"""
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Second."]
+
+
+def test_noscript_picture_becomes_one_image_with_largest_candidate() -> None:
+    article = extract(
+        f"""<main><p>{LONG}</p><div><div><img src="data:image/gif;base64,R0lGOD" alt=""></div>
+        <noscript><picture>
+          <source srcset="{CDN}/240/a.jpg.webp 240w, {CDN}/800/a.jpg.webp 800w" type="image/webp">
+          <source srcset="{CDN}/240/a.jpg 240w, {CDN}/800/a.jpg 800w" type="image/jpeg">
+          <img src="https://images.weserv.nl/?url=cdn.example.com/640/a.jpg" alt="A" width="976" height="549">
+        </picture></noscript></div><p>{LONG} More.</p></main>"""
+    )
+    assert len(article.images) == 1
+    image = article.images[0]
+    assert image.src == "https://cdn.example.com/800/a.jpg"
+    assert (image.alt, image.width, image.height) == ("A", 976, 549)
+
+
+def test_figure_caption_and_credit_are_not_paragraphs() -> None:
+    article = extract(
+        f"""<article><p>{LONG}</p>
+        <figure><img src="/img/a.jpg" alt="alt"><figcaption>Protesters in the square.</figcaption>
+        <p>Image source, Getty Images</p></figure><p>{LONG} Two.</p></article>"""
+    )
+    image = article.images[0]
+    assert (image.caption, image.credit) == ("Protesters in the square.", "Getty Images")
+    assert image.src == "https://news.example.com/img/a.jpg"
+    assert all("Getty" not in p.text and "Protesters" not in p.text for p in article.paragraphs)
+
+
+def test_caption_beside_the_picture_container() -> None:
+    article = extract(
+        f"""<main><p>{LONG}</p><div><div><div><img src="https://x.example/a.jpg">
+        <p role="text"><span>图像来源，</span><span>Reuters</span></p></div>
+        <div><p>装甲车被部署到阿拉木图街头</p></div></div></div><p>{LONG} Two.</p></main>"""
+    )
+    image = article.images[0]
+    assert (image.caption, image.credit) == ("装甲车被部署到阿拉木图街头", "Reuters")
+    assert len(article.paragraphs) == 2
+
+
+def test_link_only_list_becomes_links_not_paragraphs() -> None:
+    article = extract(
+        f"""<main><p>{LONG}</p><ul><li><a href="/story/2">Related one</a></li>
+        <li><a href="https://other.org/x">Related two</a></li></ul></main>"""
+    )
+    assert len(article.paragraphs) == 1
+    assert [(link.href, link.context, link.is_internal) for link in article.links] == [
+        ("https://news.example.com/story/2", LinkContext.LIST, True),
+        ("https://other.org/x", LinkContext.LIST, False),
+    ]
+    assert article.links[0].position == article.links[1].position
+
+
+def test_text_list_items_are_paragraphs() -> None:
+    article = extract(f"<main><p>{LONG}</p><ul><li>First point of the story.</li><li>Second point.</li></ul></main>")
+    assert [p.text for p in article.paragraphs][1:] == ["First point of the story.", "Second point."]
+
+
+def test_bold_standfirst_is_the_lead() -> None:
+    article = extract(f"<main><h1>Title</h1><p><b>The standfirst.</b></p><p><b>Bold</b> start only. {LONG}</p></main>")
+    assert article.lead == "The standfirst."
+    assert [p.is_lead for p in article.paragraphs] == [True, False]
+
+
+def test_no_lead_without_standfirst() -> None:
+    assert extract(f"<main><p>{LONG}</p><p><b>Late bold.</b></p></main>").lead is None
+
+
+def test_sections_follow_headings_and_positions_are_shared() -> None:
+    article = extract(f'<main><p>{LONG}</p><h2 id="one">One</h2><p>{LONG} A.</p><h2>Two</h2><p>{LONG} B.</p></main>')
+    assert [p.section for p in article.paragraphs] == [None, "One", "Two"]
+    assert [(h.text, h.anchor, h.level) for h in article.headings] == [("One", "one", 2), ("Two", None, 2)]
+    positions = sorted([p.position for p in article.paragraphs] + [h.position for h in article.headings])
+    assert positions == list(range(5))
+
+
+def test_dateline_time_is_not_a_paragraph_but_dates_the_article() -> None:
+    article = extract(f'<main><div><time datetime="2022-01-13">46 分钟前</time></div><p>{LONG}</p></main>')
+    assert [p.text for p in article.paragraphs] == [LONG]
+    assert article.published is not None
+    assert article.published.at.isoformat() == "2022-01-13T12:27:03+00:00"
+
+
+def test_unsafe_and_in_page_links_are_dropped_and_counted() -> None:
+    article = extract(
+        f"""<main><p>{LONG} <a href="javascript:alert(1)">x</a> <a href="mailto:a@b.c">m</a>
+        <a href="#section">jump</a> <a href="data:text/html,hi">d</a> <a href="/ok">ok</a></p></main>"""
+    )
+    assert [link.href for link in article.links] == ["https://news.example.com/ok"]
+    assert article.links_dropped == 4
+
+
+def test_loose_text_between_blocks_is_kept() -> None:
+    article = extract(
+        f"<body><div>{LONG}<br>Line two of it.<div><p>{LONG} Inner.</p></div>Tail text here.</div></body>"
+    )
+    assert [p.text for p in article.paragraphs] == [
+        f"{LONG} Line two of it.",
+        f"{LONG} Inner.",
+        "Tail text here.",
+    ]
+
+
+def test_page_without_text_is_rejected() -> None:
+    with pytest.raises(SeedRejected) as caught:
+        extract("<main><script>only()</script><div> </div></main>")
+    assert caught.value.reason == "no_body_text"
+
+
+def test_whole_document_uses_the_article_region() -> None:
+    article = extract(
+        f"""<!DOCTYPE html><html lang="en-gb"><head><title>T</title>
+        <meta property="article:published_time" content="2021-06-01T08:00:00+00:00">
+        <meta name="author" content="Jane Doe"></head><body><nav><a href="/">Home</a></nav>
+        <article><h1>Headline</h1><p>{LONG}</p></article><footer><p>Copyright notice text</p></footer></body></html>"""
+    )
+    assert [p.text for p in article.paragraphs] == [LONG]
+    assert article.author == "Jane Doe"
+    assert article.language == "en-GB"
+    assert article.published is not None and article.published.source.value == "meta"
+
+
+@pytest.mark.parametrize(
+    ("declared", "text", "expected"),
+    [
+        (
+            None,
+            "中亚内陆国家哈萨克斯坦被称为俄罗斯的战略后院，也是中国一带一路最重要的伙伴国之一。",
+            "zh-Hans",
+        ),
+        (
+            "zh-TW",
+            "中亞內陸國家哈薩克斯坦被稱為俄羅斯的戰略後院，也是中國一帶一路最重要的夥伴國之一。",
+            "zh-Hant",
+        ),
+        (
+            "zh-CN",
+            "中亞內陸國家哈薩克斯坦被稱為俄羅斯的戰略後院，也是中國一帶一路最重要的夥伴國之一。",
+            "zh-Hant",
+        ),
+        ("en-us", "The quick brown fox jumps over the lazy dog in the park every day.", "en-US"),
+        ("en", "Der schnelle braune Fuchs springt über den faulen Hund und die Katze im Park.", "de"),
+        (None, "", "und"),
+    ],
+)
+def test_language(declared: str | None, text: str, expected: str) -> None:
+    assert resolve_language(declared, text) == expected

@@ -1,0 +1,122 @@
+"""The `ingest` flow under `prefect_test_harness`: accounting, rejects kept, idempotent reruns, CLI errors."""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.ingest import ingest
+from newslake.lake import PART_FILE
+from schemas.tables import TABLES
+from tests.conftest import CORPUS_SEEDS, GIVEN_SEED, REPO, make_seed, requires_corpus
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def harness() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def read_lake(data: Path) -> dict[str, pl.DataFrame]:
+    """Every table as one frame (hive partition key included), sorted for comparison."""
+    out = {}
+    for table in TABLES:
+        files = sorted((data / table).glob(f"*/{PART_FILE}"))
+        if not files:
+            out[table] = pl.DataFrame()
+            continue
+        frame = pl.scan_parquet(data / table / "**" / "*.parquet", hive_partitioning=True).collect()
+        out[table] = frame.sort(frame.columns)
+    return out
+
+
+@pytest.fixture
+def mixed_seeds(tmp_path: Path) -> Path:
+    """The given seed plus hostile ones: every one must end as an article or a reject."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(GIVEN_SEED, seeds / GIVEN_SEED.name)
+    (seeds / "empty.txt").write_bytes(b"")
+    (seeds / "no_header.txt").write_bytes(b"<html><body><p>text without a header</p></body></html>")
+    (seeds / "ftp.txt").write_bytes(make_seed("<p>Body text here.</p>", url="ftp://example.com/a"))
+    (seeds / "no_text.txt").write_bytes(make_seed("<main><script>x()</script></main>"))
+    (seeds / "nul.txt").write_bytes(
+        make_seed("<main><p>Text with a NUL \x00 byte inside it.</p></main>", url="https://example.com/nul")
+    )
+    # The same URL as the given seed, crawled earlier: the given seed wins, this one is superseded.
+    older = GIVEN_SEED.read_bytes().replace(b"<!--1642079583000-->", b"<!--1642000000000-->")
+    (seeds / "nested").mkdir()
+    (seeds / "nested" / "older_copy.txt").write_bytes(older)
+    return seeds
+
+
+def test_every_seed_is_accounted_for(mixed_seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    summary = ingest(seeds=str(mixed_seeds), data=str(data), batch_size=3)
+    lake = read_lake(data)
+    assert summary.seeds == 7
+    assert sorted(lake["articles"]["seed_file"]) == ["000_ea46ad2de5bf25f4.txt", "nul.txt"]
+    reasons = dict(zip(lake["rejects"]["seed_file"], lake["rejects"]["reason"], strict=True))
+    assert reasons == {
+        "empty.txt": "empty_file",
+        "no_header.txt": "no_header",
+        "ftp.txt": "bad_url",
+        "no_text.txt": "no_body_text",
+        "nested/older_copy.txt": "duplicate_url",
+    }
+    assert lake["rejects"].filter(pl.col("detail").str.len_chars() < 10).height == 0
+    assert lake["paragraphs"].filter(pl.col("text").str.contains("NUL")).height == 1
+
+
+def test_rerun_gives_the_same_data(mixed_seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ingest(seeds=str(mixed_seeds), data=str(data))
+    first = read_lake(data)
+    ingest(seeds=str(mixed_seeds), data=str(data), batch_size=2)
+    second = read_lake(data)
+    for table in TABLES:
+        if table == "rejects":  # run_id and rejected_at name the run; the rest is the same
+            assert first[table].drop("run_id", "rejected_at").equals(second[table].drop("run_id", "rejected_at"))
+        else:
+            assert first[table].equals(second[table]), table
+    assert not list(data.rglob("*.tmp")), "temporary files left behind"
+
+
+@requires_corpus
+def test_corpus_run_accounts_for_every_seed(tmp_path: Path) -> None:
+    summary = ingest(seeds=str(CORPUS_SEEDS), data=str(tmp_path / "data"))
+    lake = read_lake(tmp_path / "data")
+    n_seeds = len(list(CORPUS_SEEDS.glob("*.txt")))
+    accounted = set(lake["articles"]["seed_file"]) | set(lake["rejects"]["seed_file"] if lake["rejects"].height else [])
+    assert summary.seeds == n_seeds == len(accounted)
+    assert lake["articles"].height >= 0.95 * n_seeds
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.ingest", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False, env={**os.environ},
+    )  # fmt: skip
+
+
+def test_cli_missing_seeds_is_one_line(tmp_path: Path) -> None:
+    done = run_cli("--seeds", str(tmp_path / "absent"), "--data", str(tmp_path / "data"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "SEEDS" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    done = run_cli("--seeds", str(GIVEN_SEED.parent), "--data", str(blocker / "data"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "DATA" in done.stderr

@@ -1,0 +1,95 @@
+"""The lake writer: layout, atomic replacement, replacing an article's rows, readable by DuckDB and polars."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+
+from newslake.lake import PART_FILE, LakeError, check_writable, partition_dir, replace_file, write_table
+from schemas.tables import polars_schema
+
+
+def paragraphs(rows: list[tuple[str, int, str, date]]) -> pl.DataFrame:
+    data: dict[str, list[Any]] = {
+        "article_id": [r[0] for r in rows],
+        "position": [r[1] for r in rows],
+        "section": [None] * len(rows),
+        "text": [r[2] for r in rows],
+        "char_count": [len(r[2]) for r in rows],
+        "is_lead": [False] * len(rows),
+        "publication_date": [r[3] for r in rows],
+    }
+    return pl.DataFrame(data, schema=polars_schema("paragraphs"))
+
+
+A, B = "a" * 16, "b" * 16
+DAY1, DAY2 = date(2022, 1, 13), date(2022, 1, 14)
+
+
+def test_layout_and_key_only_in_path(tmp_path: Path) -> None:
+    write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "x", DAY1), (B, 0, "y", DAY2)]))
+    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+    assert target == tmp_path / "paragraphs" / "publication_date=2022-01-13" / "part-0.parquet"
+    assert "publication_date" not in pl.read_parquet_schema(target)
+    assert sorted(p.name for p in (tmp_path / "paragraphs").iterdir()) == [
+        "publication_date=2022-01-13",
+        "publication_date=2022-01-14",
+    ]
+
+
+def test_rewrite_replaces_the_articles_rows_and_keeps_others(tmp_path: Path) -> None:
+    write_table(
+        tmp_path,
+        "paragraphs",
+        paragraphs([(A, 0, "old a0", DAY1), (A, 1, "old a1", DAY1), (B, 0, "b", DAY1)]),
+    )
+    write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "new a0", DAY1)]))
+    got = pl.read_parquet(partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE)
+    assert got.select("article_id", "text").rows() == [(A, "new a0"), (B, "b")]
+
+
+def test_same_input_twice_gives_identical_files(tmp_path: Path) -> None:
+    frame = paragraphs([(B, 1, "two", DAY1), (A, 0, "one", DAY1)])
+    write_table(tmp_path, "paragraphs", frame)
+    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+    first = target.read_bytes()
+    write_table(tmp_path, "paragraphs", frame)
+    assert target.read_bytes() == first
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "kept", DAY1)]))
+    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+
+    def boom(self: pl.DataFrame, path: Path, **kwargs: Any) -> None:
+        Path(path).write_bytes(b"PAR1 torn")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
+    with pytest.raises(OSError, match="disk full"):
+        replace_file(paragraphs([(A, 0, "lost", DAY1)]).drop("publication_date"), target)
+    monkeypatch.undo()
+    assert pl.read_parquet(target)["text"].to_list() == ["kept"]
+    assert [p.name for p in target.parent.iterdir()] == [PART_FILE]
+
+
+def test_readers_type_the_partition_key_as_date(tmp_path: Path) -> None:
+    write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "x", DAY1), (B, 0, "y", DAY2)]))
+    pattern = str(tmp_path / "paragraphs" / "**" / "*.parquet")
+    typed = duckdb.connect().execute(
+        "SELECT DISTINCT typeof(publication_date) FROM read_parquet(?, hive_partitioning=true)", [pattern]
+    )
+    assert typed.fetchall() == [("DATE",)]
+    frame = pl.scan_parquet(tmp_path / "paragraphs" / "**" / "*.parquet", hive_partitioning=True).collect()
+    assert frame.schema["publication_date"] == pl.Date
+    assert frame.height == 2
+
+
+def test_check_writable(tmp_path: Path) -> None:
+    check_writable(tmp_path / "new" / "lake")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(LakeError, match="cannot write"):
+        check_writable(tmp_path / "file" / "lake")

@@ -1,0 +1,145 @@
+"""Seed reading: the header variants real archives contain, encodings, and rejects with reasons."""
+
+import codecs
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newslake.core import SeedRejected, parse_seed
+from newslake.core.seed import decode_seed, split_header
+from tests.conftest import make_seed
+
+BODY = "<main><p>正文第一段，足够长的文字。</p></main>"
+
+
+def test_standard_header() -> None:
+    seed = parse_seed(make_seed(BODY, title="标题", url="https://www.bbc.com/zhongwen/simp/world-1"))
+    assert seed.crawled_at == datetime(2022, 1, 13, 13, 13, 3, tzinfo=UTC)
+    assert seed.title == "标题"
+    assert seed.url == "https://www.bbc.com/zhongwen/simp/world-1"
+    assert seed.html.startswith("<main>")
+
+
+def test_missing_comment_line() -> None:
+    seed = parse_seed(make_seed(BODY, crawl_ms=None))
+    assert seed.crawled_at is None
+    assert seed.title == "A title"
+
+
+def test_escaped_brackets_in_title() -> None:
+    seed = parse_seed(make_seed(BODY, title=r"\[Update\] Markets \[live\]"))
+    assert seed.title == "[Update] Markets [live]"
+
+
+def test_url_with_parentheses() -> None:
+    url = "https://en.wikipedia.org/wiki/Mercury_(planet)"
+    assert parse_seed(make_seed(BODY, url=url)).url == url
+
+
+def test_crlf_and_bom() -> None:
+    data = codecs.BOM_UTF8 + make_seed(BODY).replace(b"\n", b"\r\n")
+    seed = parse_seed(data)
+    assert seed.title == "A title"
+    assert seed.url == "https://example.com/news/a"
+    assert seed.crawled_at is not None
+
+
+def test_url_is_canonicalised() -> None:
+    seed = parse_seed(make_seed(BODY, url="HTTPS://Example.COM:443/a?utm_source=x&id=3#comments"))
+    assert seed.url == "https://example.com/a?id=3"
+
+
+@pytest.mark.parametrize(
+    ("codec", "declared", "text"),
+    [
+        ("gb18030", "gb2312", "哈萨克斯坦骚乱：俄罗斯战略后院和中国一带一路重要伙伴，镕"),
+        ("big5", "big5", "哈薩克斯坦騷亂：俄羅斯戰略後院和中國一帶一路重要夥伴"),
+        ("shift_jis", "Shift_JIS", "カザフスタンの騒乱：ロシアの戦略的裏庭と中国の一帯一路"),
+        ("cp1252", "iso-8859-1", "Les émeutes au Kazakhstan — l’arrière-cour stratégique de la Russie"),
+    ],
+)
+def test_legacy_encoding_declared(codec: str, declared: str, text: str) -> None:
+    html = f'<html><head><meta charset="{declared}"></head><body><p>{text}</p></body></html>'
+    data = f"<!--1642079583000-->\n[{text[:10]}](https://example.com/a)\n------\n\n{html}".encode(codec)
+    seed = parse_seed(data)
+    assert text in seed.html
+    assert seed.title == text[:10]
+
+
+@pytest.mark.parametrize(
+    ("codec", "text"),
+    [
+        ("gb18030", "中亚内陆国家哈萨克斯坦被称为俄罗斯的战略后院，也是中国一带一路最重要的伙伴国之一。" * 4),
+        ("big5", "中亞內陸國家哈薩克斯坦被稱為俄羅斯的戰略後院，也是中國一帶一路最重要的夥伴國之一。" * 4),
+    ],
+)
+def test_legacy_encoding_detected_without_declaration(codec: str, text: str) -> None:
+    decoded, used = decode_seed(f"<p>{text}</p>".encode(codec))
+    assert text in decoded, used
+
+
+def test_utf8_page_declaring_gb2312_stays_utf8() -> None:
+    html = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>中文内容</p>'
+    assert "中文内容" in decode_seed(html.encode("utf-8"))[0]
+
+
+def test_one_broken_byte_pair_does_not_reject_a_legacy_page() -> None:
+    text = "中亚内陆国家哈萨克斯坦被称为俄罗斯的战略后院。" * 20
+    data = f'<meta charset="gb2312"><p>{text}</p>'.encode("gb18030")
+    broken = data[:200] + b"\xb0\x20" + data[200:]
+    decoded, codec = decode_seed(broken)
+    assert codec == "gb18030"
+    assert decoded.count("\ufffd") == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty_file"),
+        (b"   \n\n", "empty_file"),
+        (b"<html><body><p>no header at all</p></body></html>", "no_header"),
+        (b"<!--1642079583000-->\n[Title]()\n------\n\n<p>x</p>", "no_url"),
+        (b"<!--1642079583000-->\n[Title](ftp://example.com/a)\n------\n\n<p>x</p>", "bad_url"),
+        (b"<!--1642079583000-->\n[Title](javascript:alert(1))\n------\n\n<p>x</p>", "bad_url"),
+        (b"<!--1642079583000-->\n[Title](https://example.com/a)\n------\n\n", "no_body"),
+    ],
+)
+def test_rejects_carry_a_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(SeedRejected) as caught:
+        parse_seed(data)
+    assert caught.value.reason == reason
+    assert caught.value.detail
+
+
+def test_implausible_crawl_stamp_is_not_a_crawl_time() -> None:
+    crawled_at, *_ = split_header("<!--12-->\n[T](https://example.com/)\n------\n\n<p>x</p>")
+    assert crawled_at is None
+
+
+_titles = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\\[]"),
+    min_size=1,
+    max_size=80,
+).filter(lambda t: t.strip() == t and "  " not in t and t.strip())
+_paths = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_/()", max_size=40)
+
+
+@given(title=_titles, path=_paths, millis=st.integers(631_152_000_000, 4_102_444_800_000))
+def test_header_roundtrip(title: str, path: str, millis: int) -> None:
+    url = f"https://example.com/{path}"
+    seed = parse_seed(make_seed("<p>body</p>", title=title, url=url, crawl_ms=millis))
+    assert seed.crawled_at == datetime.fromtimestamp(millis / 1000, tz=UTC)
+    assert seed.url == f"https://example.com/{path}"
+    assert seed.title == " ".join(title.split())
+
+
+@given(st.binary(max_size=2000))
+def test_random_bytes_parse_or_reject(data: bytes) -> None:
+    try:
+        seed = parse_seed(data)
+    except SeedRejected as exc:
+        assert exc.reason
+    else:
+        assert seed.url.startswith(("http://", "https://"))

@@ -1,0 +1,116 @@
+"""URL handling: canonical URLs, href resolution, proxy unwrapping, srcset parsing."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.provisional import urls
+
+from newslake.core.urls import (
+    UrlError,
+    canonical_url,
+    parse_srcset,
+    registrable_domain,
+    resolve_href,
+    unwrap_proxy,
+)
+
+BASE = "https://www.bbc.com/zhongwen/simp/world-59967065"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTPS://WWW.BBC.COM/zhongwen/simp/world-59967065#top", BASE),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?b=1&utm_source=tw&fbclid=x", "https://example.com/a?b=1"),
+        ("https://bücher.example/a", "https://xn--bcher-kva.example/a"),
+    ],
+)
+def test_canonical_url(raw: str, expected: str) -> None:
+    assert canonical_url(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["ftp://example.com/a", "javascript:alert(1)", "/relative", "https://", "http://[::1"])
+def test_canonical_url_rejects(raw: str) -> None:
+    with pytest.raises(UrlError):
+        canonical_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("/zhongwen/simp/world-1", "https://www.bbc.com/zhongwen/simp/world-1"),
+        ("world-2", "https://www.bbc.com/zhongwen/simp/world-2"),
+        ("//ichef.bbci.co.uk/a.jpg", "https://ichef.bbci.co.uk/a.jpg"),
+        ("https://Example.com/x#part", "https://example.com/x#part"),
+    ],
+)
+def test_resolve_href(href: str, expected: str) -> None:
+    assert resolve_href(href, BASE) == expected
+
+
+@pytest.mark.parametrize("href", ["javascript:void(0)", "mailto:a@b.c", "data:image/png;base64,xx", "tel:123", " "])
+def test_resolve_href_drops_non_http(href: str) -> None:
+    with pytest.raises(UrlError):
+        resolve_href(href, BASE)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://images.weserv.nl/?url=ichef.bbci.co.uk/news/640/cpsprodpb/12EA5/production/_1.jpg",
+            "https://ichef.bbci.co.uk/news/640/cpsprodpb/12EA5/production/_1.jpg",
+        ),
+        (
+            "https://example.com/_next/image?url=https%3A%2F%2Fcdn.example.com%2Fa.png&w=640",
+            "https://cdn.example.com/a.png",
+        ),
+        ("https://example.com/search?url=not-a-url", "https://example.com/search?url=not-a-url"),
+        ("https://example.com/a.jpg", "https://example.com/a.jpg"),
+    ],
+)
+def test_unwrap_proxy(url: str, expected: str) -> None:
+    assert unwrap_proxy(url) == expected
+
+
+def test_parse_srcset() -> None:
+    got = parse_srcset("a.jpg 240w, b.jpg 800w,c.jpg 2x, d.jpg")
+    assert [(c.url, c.width, c.density) for c in got] == [
+        ("a.jpg", 240.0, None),
+        ("b.jpg", 800.0, None),
+        ("c.jpg", None, 2.0),
+        ("d.jpg", None, None),
+    ]
+
+
+def test_registrable_domain() -> None:
+    assert registrable_domain("www.bbc.co.uk") == registrable_domain("news.bbc.co.uk") == "bbc.co.uk"
+    assert registrable_domain("127.0.0.1") == "127.0.0.1"
+
+
+@given(urls())
+def test_canonical_url_is_idempotent(url: str) -> None:
+    try:
+        once = canonical_url(url)
+    except UrlError:
+        return
+    assert canonical_url(once) == once
+    assert "#" not in once
+
+
+@given(st.text(max_size=200))
+def test_resolve_href_gives_http_or_raises(href: str) -> None:
+    try:
+        resolved = resolve_href(href, BASE)
+    except UrlError:
+        return
+    assert resolved.startswith(("http://", "https://"))
+
+
+@given(st.text(max_size=300))
+def test_srcset_parser_never_raises(srcset: str) -> None:
+    for candidate in parse_srcset(srcset):
+        assert candidate.url
