@@ -87,9 +87,7 @@ SEL_HEADING_OR_LIST = Selector(
     ".//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul or self::ol]"
 )
 SEL_FIGCAPTION = Selector(".//figcaption")
-SEL_CREDIT_MARKUP = Selector(
-    ".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]"
-)
+SEL_CREDIT_MARKUP = Selector(".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]")
 SEL_TEXT_BLOCKS = Selector(
     ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
 )
