@@ -57,9 +57,9 @@ def extract_batch(seeds_root: str, seed_files: list[str], run_id: str, max_bytes
 
 
 @task(name="write-table", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def write_lake_table(data_root: str, table: str, frame: pl.DataFrame) -> WriteStats:
+def write_lake_table(data_root: str, table: str, frame: pl.DataFrame, purge: list[str]) -> WriteStats:
     """Merge one table into the lake (I/O: retried, and safe to retry since each file swap is atomic)."""
-    return write_table(Path(data_root), table, frame)
+    return write_table(Path(data_root), table, frame, purge)
 
 
 @flow(name="ingest")
@@ -78,7 +78,9 @@ def ingest(
     logger.info("found %d seed files under %s", len(files), seeds)
     futures = extract_batch.map(seeds, batches(files, batch_size), run_id, max_seed_bytes)
     tables = combine_batches([future.result() for future in futures], run_id, datetime.now(UTC))
-    stats = [write_lake_table(data, table, tables[table]) for table in TABLES]
+    # This run's outcome for a seed replaces any earlier reject of it, whichever day that was filed under.
+    purge = {table: files if table == "rejects" else [] for table in TABLES}
+    stats = [write_lake_table(data, table, tables[table], purge[table]) for table in TABLES]
     summary = RunSummary(
         run_id=run_id,
         seeds=len(files),

@@ -11,7 +11,7 @@ their earlier rows in that partition, so running the same seeds again gives the 
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -89,22 +89,43 @@ def read_partition(path: Path, table: str) -> pl.DataFrame:
     return pl.read_parquet(path, schema=file_schema(table)) if path.is_file() else file_schema(table).to_frame()
 
 
-def write_table(root: Path, table: str, frame: pl.DataFrame) -> WriteStats:
-    """Merge `frame` into the table's partitions: its keys' old rows go, its rows come in."""
+def _partitions_holding(root: Path, table: str, key: str, keys: pl.Series) -> set[date]:
+    """Existing partitions with a row whose `key` is among `keys` (reads the key column only)."""
+    return {
+        day
+        for day, path in partitions(root, table)
+        if pl.read_parquet(path, columns=[key])[key].is_in(keys.implode()).any()
+    }
+
+
+def write_table(root: Path, table: str, frame: pl.DataFrame, purge: Iterable[str] = ()) -> WriteStats:
+    """Merge `frame` into the table's partitions: its keys' old rows go, its rows come in.
+
+    `purge` names further keys whose rows are removed from every partition, wherever they are (a seed
+    rejected on another day, or no longer rejected at all); only the partitions holding them are rewritten.
+    A partition left without rows loses its file.
+    """
     schema = file_schema(table)
     key = REPLACE_KEY[table]
-    partitions_written = 0
+    by_day: dict[date, pl.DataFrame] = {}
     for (day,), part in frame.partition_by(PARTITION_KEY, as_dict=True, maintain_order=True).items():
         if not isinstance(day, date):
             raise LakeError(f"{table}: partition value {day!r} is not a date")
+        by_day[day] = part.select(list(schema))
+    replaced = pl.concat([frame[key], pl.Series(key, list(purge), dtype=pl.String)]).unique()
+    days = set(by_day)
+    if purge:
+        days |= _partitions_holding(root, table, key, replaced)
+    for day in sorted(days):
         target = partition_dir(root, table, day) / PART_FILE
-        new_rows = part.select(list(schema))
-        old_rows = read_partition(target, table)
-        kept = old_rows.join(new_rows.select(key).unique(), on=key, how="anti")
-        merged = pl.concat([kept, new_rows], how="vertical").sort(SORT_KEY[table], maintain_order=True)
-        replace_file(merged, target)
-        partitions_written += 1
-    return WriteStats(table, partitions_written, frame.height)
+        kept = read_partition(target, table).filter(~pl.col(key).is_in(replaced.implode()))
+        merged = pl.concat([kept, by_day.get(day, schema.to_frame())], how="vertical")
+        if merged.height:
+            replace_file(merged.sort(SORT_KEY[table], maintain_order=True), target)
+        else:
+            target.unlink(missing_ok=True)
+            _fsync_dir(target.parent)
+    return WriteStats(table, len(days), frame.height)
 
 
 def check_writable(root: Path) -> None:

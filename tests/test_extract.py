@@ -172,3 +172,11 @@ def test_whole_document_uses_the_article_region() -> None:
 )
 def test_language(declared: str | None, text: str, expected: str) -> None:
     assert resolve_language(declared, text) == expected
+
+
+def test_base_href_is_honoured() -> None:
+    article = extract(
+        '<html><head><base href="https://cdn.example.org/root/"></head>'
+        f'<body><p>{LONG} <a href="x">x</a></p></body></html>'
+    )
+    assert [link.href for link in article.links] == ["https://cdn.example.org/root/x"]

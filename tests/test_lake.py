@@ -1,6 +1,6 @@
 """The lake writer: layout, atomic replacement, replacing an article's rows, readable by DuckDB and polars."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +93,27 @@ def test_check_writable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(LakeError, match="cannot write"):
         check_writable(tmp_path / "file" / "lake")
+
+
+def rejects(rows: list[tuple[str, str, date]]) -> pl.DataFrame:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    data: dict[str, list[Any]] = {
+        "seed_file": [r[0] for r in rows],
+        "seed_sha256": [None] * len(rows),
+        "stage": ["read"] * len(rows),
+        "reason": [r[1] for r in rows],
+        "detail": ["a sentence"] * len(rows),
+        "run_id": ["r"] * len(rows),
+        "rejected_at": [now] * len(rows),
+        "publication_date": [r[2] for r in rows],
+    }
+    return pl.DataFrame(data, schema=polars_schema("rejects"))
+
+
+def test_purge_removes_a_key_from_every_partition(tmp_path: Path) -> None:
+    write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY1), ("b.txt", "no_header", DAY1)]))
+    # Next day: a.txt is rejected again (filed under the new day), b.txt became an article.
+    write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY2)]), purge=["a.txt", "b.txt"])
+    frame = pl.scan_parquet(tmp_path / "rejects" / "**" / "*.parquet", hive_partitioning=True).collect()
+    assert frame.select("seed_file", "publication_date").rows() == [("a.txt", DAY2)]
+    assert not (partition_dir(tmp_path, "rejects", DAY1) / PART_FILE).exists()

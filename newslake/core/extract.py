@@ -214,7 +214,8 @@ def _int_size(value: str | None) -> int | None:
 class _Walker:
     """State of one article's walk: the next position, the current section, and the rows so far."""
 
-    base_url: str
+    base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
+    page_url: str  # the article URL, to recognise in-page jumps
     site: str  # registrable domain of the article
     paragraphs: list[Paragraph] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
@@ -273,7 +274,7 @@ class _Walker:
             except UrlError:
                 self.links_dropped += 1
                 continue
-            if urlsplit(href)._replace(fragment="").geturl() == self.base_url:
+            if urlsplit(href)._replace(fragment="").geturl() == self.page_url:
                 self.links_dropped += 1  # a jump within this page, not a link to anything
                 continue
             host = host_of(href)
@@ -488,6 +489,16 @@ def _prune(root: HtmlElement) -> None:
             element.drop_tree()
 
 
+def _base_url(base_href: str | None, url: str) -> str:
+    """The page's `<base href>` (resolved against its URL) when it is a usable http(s) URL, else the URL."""
+    if base_href:
+        try:
+            return resolve_href(base_href, url)
+        except UrlError:
+            pass  # a broken <base> is ignored, as browsers do
+    return url
+
+
 def extract_article(seed: Seed) -> Article:
     """Normalise a seed's HTML into an article with its paragraphs, headings, images and links.
 
@@ -505,7 +516,7 @@ def extract_article(seed: Seed) -> Article:
             "no date in the page or its URL and no crawl stamp: the article has no date partition to go to",
         )
     domain = host_of(seed.url)
-    walker = _Walker(base_url=seed.url, site=registrable_domain(domain))
+    walker = _Walker(base_url=_base_url(page.base_href, seed.url), page_url=seed.url, site=registrable_domain(domain))
     walker.walk(root, is_root=True)
     if not walker.paragraphs:
         raise SeedRejected(

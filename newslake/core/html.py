@@ -26,6 +26,7 @@ _CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)], N
 
 # Named, compiled selectors.
 SEL_HTML_LANG = StringSelector("/html/@lang")
+SEL_BASE_HREF = StringSelector("//base/@href")
 SEL_META = Selector("//meta[@content]")
 SEL_JSON_LD = Selector("//script[@type='application/ld+json']")
 SEL_TIME = Selector(".//time[@datetime or @pubdate or @itemprop='datePublished']")
@@ -119,6 +120,7 @@ class PageMeta:
         self.declared_language: str | None = str(langs[0]) if langs else None
         if not self.declared_language:
             self.declared_language = next((self.meta[k] for k in _META_LANGUAGE if k in self.meta), None)
+        self.base_href: str | None = next(iter(SEL_BASE_HREF.strings(tree)), None)
         self.page_title = normalise_text(self.meta.get("og:title", "") or tree.findtext(".//title") or "")
 
     def author(self, tree: HtmlElement) -> str | None:
