@@ -3,5 +3,3 @@
 `newslake.core` is the pure extraction logic (bytes in, records out, no I/O, no Prefect);
 `newslake.batch` reads seed files and turns them into table frames; `newslake.lake` owns the lake layout.
 """
-
-PIPELINE_VERSION = "0.1.0"

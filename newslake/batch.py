@@ -1,24 +1,51 @@
 """One batch of seeds to validated table frames: read the files, run the core, build columns, validate.
 
 This is the unit a flow task runs. It never raises because of a seed: every seed of the batch ends as an
-article (rows in the article tables) or as a row in `rejects`.
+article (rows in the article tables), a row in `rejects`, superseded by a later crawl of its URL, or
+unchanged (its content hash is the one the ledger knows); each gets a row in the batch's `outcomes`.
 """
 
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
-from newslake.core.model import article_id_for
 from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
 from schemas.validate import validate_batch, validate_rejects
 
 DEFAULT_MAX_SEED_BYTES = 10 * 1024 * 1024
+# A batch's per-seed outcomes; `status` is article, rejected, superseded or unchanged.
+OUTCOME_SCHEMA = pl.Schema(
+    [
+        ("seed_file", pl.String),
+        ("seed_sha256", pl.String),
+        ("status", pl.String),
+        ("article_id", pl.String),
+        ("crawled_at", pl.Datetime("us", "UTC")),
+        ("partition_date", pl.Date),
+        ("reason", pl.String),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SeedTask:
+    """One seed for a batch to process, with what the ledger knows of it."""
+
+    seed_file: str
+    ledger_sha: str | None = None  # content hash at its last processing; None for a new seed
+    force: bool = False  # process even when the hash is unchanged (FULL=1, new pipeline version, recovery)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    seed_file: str
+    seed_sha256: str
 
 
 @dataclass(frozen=True)
@@ -38,6 +65,9 @@ class Extracted:
     article: Article
 
 
+Result = Extracted | Rejected | Unchanged
+
+
 def _read(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
@@ -50,13 +80,16 @@ def _read(path: Path, max_bytes: int) -> bytes:
         raise SeedRejected(Stage.READ, "unreadable", f"the seed file could not be read: {exc}") from exc
 
 
-def process_seed(seeds_root: Path, seed_file: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> Extracted | Rejected:
-    """Read and extract one seed; the result is an article or a reject, never an exception."""
+def process_seed(seeds_root: Path, task: SeedTask, max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> Result:
+    """Read and extract one seed: an article, a reject, or unchanged content; never an exception."""
+    seed_file = task.seed_file
     sha: str | None = None
     crawled_at: datetime | None = None
     try:
         data = _read(seeds_root / seed_file, max_bytes)
         sha = hashlib.sha256(data).hexdigest()
+        if sha == task.ledger_sha and not task.force:
+            return Unchanged(seed_file, sha)
         seed = parse_seed(data)
         crawled_at = seed.crawled_at
         return Extracted(seed_file, sha, extract_article(seed))
@@ -65,14 +98,8 @@ def process_seed(seeds_root: Path, seed_file: str, max_bytes: int = DEFAULT_MAX_
     except RecursionError:
         return Rejected(seed_file, sha, Stage.PARSE.value, "too_deep", "the HTML nests too deeply", crawled_at)
     except Exception as exc:  # noqa: BLE001 - the batch boundary: a bug met by one seed must not cost the others
-        return Rejected(
-            seed_file,
-            sha,
-            Stage.EXTRACT.value,
-            "internal_error",
-            f"{type(exc).__name__}: {exc}"[:500],
-            crawled_at,
-        )
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        return Rejected(seed_file, sha, Stage.EXTRACT.value, "internal_error", detail, crawled_at)
 
 
 def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, list[Any]]]:
@@ -162,6 +189,11 @@ def _frame(table: str, columns: dict[str, list[Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns, schema=polars_schema(table), strict=False)
 
 
+def reject_day(crawled_at: datetime | None, now: datetime) -> date:
+    """The partition of a reject: its crawl date, else the day it was rejected."""
+    return (crawled_at or now).date()
+
+
 def _rejects_frame(rejects: list[Rejected], run_id: str, now: datetime) -> pl.DataFrame:
     return _frame(
         "rejects",
@@ -173,123 +205,93 @@ def _rejects_frame(rejects: list[Rejected], run_id: str, now: datetime) -> pl.Da
             "detail": [r.detail for r in rejects],
             "run_id": [run_id] * len(rejects),
             "rejected_at": [now] * len(rejects),
-            "publication_date": [(r.crawled_at or now).date() for r in rejects],
+            "publication_date": [reject_day(r.crawled_at, now) for r in rejects],
         },
     )
 
 
-def _dedupe_urls(extracted: list[Extracted]) -> tuple[list[Extracted], list[Rejected]]:
-    """One article per canonical URL: the latest crawl wins; the others become `duplicate_url` rejects."""
+def crawl_key(crawled_at: datetime | None, seed_file: str) -> tuple[datetime, str]:
+    """Which seed of a URL wins: the latest crawl, then the greatest file name (a deterministic tie-break)."""
+    return (crawled_at or datetime.min.replace(tzinfo=UTC), seed_file)
+
+
+def _dedupe_urls(extracted: list[Extracted]) -> tuple[list[Extracted], list[Extracted]]:
+    """One article per canonical URL within the batch: the latest crawl wins, the others are superseded."""
     best: dict[str, Extracted] = {}
     for item in extracted:
         current = best.get(item.article.url)
-        if current is None or _crawl_key(item) > _crawl_key(current):
+        key = crawl_key(item.article.crawled_at, item.seed_file)
+        if current is None or key > crawl_key(current.article.crawled_at, current.seed_file):
             best[item.article.url] = item
     kept = [item for item in extracted if best[item.article.url] is item]
-    losers = [
-        _duplicate(
+    return kept, [item for item in extracted if best[item.article.url] is not item]
+
+
+def _validated(extracted: list[Extracted]) -> tuple[dict[str, pl.DataFrame], list[Rejected]]:
+    """Build and validate the article tables; articles failing a check become `invalid:...` rejects."""
+    cols = _article_columns(extracted)
+    checked = validate_batch({table: _frame(table, cols[table]) for table in ("articles", *ELEMENT_TABLES)})
+    failed = [
+        Rejected(
             item.seed_file,
             item.seed_sha256,
+            Stage.VALIDATE.value,
+            "invalid:" + ",".join(sorted({f.check for f in failures})),
+            "; ".join(sorted({f.detail for f in failures}))[:2000],
             item.article.crawled_at,
-            best[item.article.url].seed_file,
-            item.article.url,
         )
         for item in extracted
-        if best[item.article.url] is not item
+        if (failures := checked.failures.get(item.article.article_id))
     ]
-    return kept, losers
+    return checked.tables, failed
 
 
-def _duplicate(seed_file: str, sha: str | None, crawled_at: datetime | None, winner: str, url: str) -> Rejected:
-    return Rejected(
-        seed_file,
-        sha,
-        Stage.VALIDATE.value,
-        "duplicate_url",
-        f"another seed ({winner}) holds a later crawl of {url}",
-        crawled_at,
-    )
+def _outcome_rows(results: Iterable[Result], superseded: set[str], now: datetime) -> Iterable[dict[str, Any]]:
+    for result in results:
+        row: dict[str, Any] = {"seed_file": result.seed_file, "seed_sha256": result.seed_sha256}
+        if isinstance(result, Extracted):
+            article = result.article
+            row |= {"article_id": article.article_id, "crawled_at": article.crawled_at}
+            if result.seed_file in superseded:
+                row |= {"status": "superseded", "reason": "duplicate_url"}
+            else:
+                row |= {"status": "article", "partition_date": article.publication_date}
+        elif isinstance(result, Rejected):
+            row |= {
+                "status": "rejected",
+                "crawled_at": result.crawled_at,
+                "partition_date": reject_day(result.crawled_at, now),
+                "reason": result.reason,
+            }
+        else:
+            row["status"] = "unchanged"
+        yield row
 
 
-def _crawl_key(item: Extracted) -> tuple[datetime, str]:
-    return (item.article.crawled_at or datetime.min.replace(tzinfo=UTC), item.seed_file)
+@dataclass(frozen=True)
+class BatchOutput:
+    """A batch's validated rows per table, and one outcome row per seed (the ledger's raw material)."""
+
+    tables: dict[str, pl.DataFrame]
+    outcomes: pl.DataFrame
 
 
-def build_tables(results: list[Extracted | Rejected], run_id: str, now: datetime) -> dict[str, pl.DataFrame]:
+def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutput:
     """Frames for every table from one batch's results, validated; failing articles become rejects."""
-    extracted, duplicates = _dedupe_urls([r for r in results if isinstance(r, Extracted)])
-    rejects = [r for r in results if isinstance(r, Rejected)] + duplicates
-    cols = _article_columns(extracted)
-    tables = {table: _frame(table, cols[table]) for table in ("articles", *ELEMENT_TABLES)}
-    checked = validate_batch(tables)
-    by_id = {article_id_for(item.article.url): item for item in extracted}
-    for article_id, failures in sorted(checked.failures.items()):
-        item = by_id[article_id]
-        checks = sorted({f.check for f in failures})
-        rejects.append(
-            Rejected(
-                item.seed_file,
-                item.seed_sha256,
-                Stage.VALIDATE.value,
-                "invalid:" + ",".join(checks),
-                "; ".join(sorted({f.detail for f in failures}))[:2000],
-                item.article.crawled_at,
-            )
-        )
-    out = dict(checked.tables)
-    out["rejects"] = validate_rejects(_rejects_frame(rejects, run_id, now))
-    assert set(out) == set(TABLES)
-    return out
-
-
-def combine_batches(batches: list[dict[str, pl.DataFrame]], run_id: str, now: datetime) -> dict[str, pl.DataFrame]:
-    """Concatenate batch outputs, keeping one article per canonical URL across batches (the latest crawl).
-
-    Element rows carry no seed file, so the winner is chosen per (article_id, batch) and element rows are
-    kept only from the winning batch; the losing seeds become `duplicate_url` rejects.
-    """
-    tagged = {
-        table: pl.concat(
-            [b[table].with_columns(pl.lit(n, pl.Int32).alias("_batch")) for n, b in enumerate(batches)],
-            how="vertical",
-        )
-        if batches
-        else polars_schema(table).to_frame().with_columns(pl.lit(0, pl.Int32).alias("_batch"))
-        for table in TABLES
-    }
-    articles = tagged["articles"].sort(["crawled_at", "seed_file"], descending=True, nulls_last=True)
-    winners = articles.unique("article_id", keep="first", maintain_order=True)
-    losers = articles.join(
-        winners.select("article_id", "_batch", "seed_file"),
-        on=["article_id", "_batch", "seed_file"],
-        how="anti",
-    )
-    out = {
-        table: tagged[table].join(winners.select("article_id", "_batch"), on=["article_id", "_batch"], how="semi")
-        for table in ("articles", *ELEMENT_TABLES)
-    }
-    winner_file = dict(zip(winners["article_id"], winners["seed_file"], strict=True))
-    duplicate_rejects = _rejects_frame(
-        [
-            _duplicate(
-                row["seed_file"],
-                row["seed_sha256"],
-                row["crawled_at"],
-                winner_file[row["article_id"]],
-                row["url"],
-            )
-            for row in losers.iter_rows(named=True)
-        ],
-        run_id,
-        now,
-    )
-    out["rejects"] = pl.concat([tagged["rejects"].drop("_batch"), duplicate_rejects], how="vertical")
-    return {table: frame.drop("_batch", strict=False) for table, frame in out.items()}
+    extracted, superseded = _dedupe_urls([r for r in results if isinstance(r, Extracted)])
+    tables, failed = _validated(extracted)
+    failed_files = {r.seed_file for r in failed}
+    final: list[Result] = [*(r for r in results if r.seed_file not in failed_files), *failed]
+    rejects = [r for r in final if isinstance(r, Rejected)]
+    tables["rejects"] = validate_rejects(_rejects_frame(rejects, run_id, now))
+    assert set(tables) == set(TABLES)
+    rows = list(_outcome_rows(final, {r.seed_file for r in superseded}, now))
+    return BatchOutput(tables, pl.DataFrame(rows, schema=OUTCOME_SCHEMA))
 
 
 def process_batch(
-    seeds_root: Path, seed_files: list[str], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
-) -> dict[str, pl.DataFrame]:
+    seeds_root: Path, tasks: list[SeedTask], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
+) -> BatchOutput:
     """Read, extract and validate a batch of seeds (paths relative to `seeds_root`)."""
-    results = [process_seed(seeds_root, name, max_bytes) for name in seed_files]
+    results = [process_seed(seeds_root, task, max_bytes) for task in tasks]
     return build_tables(results, run_id, datetime.now(UTC))

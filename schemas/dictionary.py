@@ -5,14 +5,14 @@ import re
 import sys
 from pathlib import Path
 
-from schemas.tables import PARTITION_KEY, TABLES
+from schemas.tables import ALL_TABLES, PARTITION_KEY
 
 START, END = "<!-- data-dictionary:start -->", "<!-- data-dictionary:end -->"
 
 
 def data_dictionary() -> str:
     parts: list[str] = []
-    for table, model in TABLES.items():
+    for table, model in ALL_TABLES.items():
         schema = model.to_schema()
         doc = (model.__doc__ or "").strip().splitlines()[0]
         parts.append(f"#### `{table}`\n\n{doc}\n\n| column | type | null | meaning |\n|---|---|---|---|")

@@ -170,6 +170,56 @@ class Rejects(pa.DataFrameModel):
         strict = True
 
 
+class Ledger(pa.DataFrameModel):
+    """One row per seed file known to the lake: what became of it, and in which run."""
+
+    seed_file: str = pa.Field(unique=True, str_length={"min_value": 1}, description="path relative to SEEDS")
+    seed_sha256: str = pa.Field(nullable=True, str_matches=_HEX64, description="null when unreadable")
+    size: pl.Int64 = pa.Field(ge=0, description="bytes, with mtime_ns the cheap change pre-check")
+    mtime_ns: pl.Int64 = pa.Field(description="modification time seen when the seed was last processed")
+    status: str = pa.Field(isin=["article", "rejected", "superseded"])
+    article_id: str = pa.Field(nullable=True, str_matches=_HEX16, description="the article it gave or lost to")
+    crawled_at: UtcTimestamp = pa.Field(nullable=True, description="decides which seed of a URL wins")
+    partition_date: pl.Date = pa.Field(
+        nullable=True, description="partition holding its article or reject rows (null when superseded)"
+    )
+    reason: str = pa.Field(nullable=True, description="reject reason, or `duplicate_url` when superseded")
+    first_run_id: str
+    last_run_id: str = pa.Field(description="the last run that processed it")
+    pipeline_version: str = pa.Field(description="extraction logic it was processed with")
+
+    class Config:
+        strict = True
+
+
+class Runs(pa.DataFrameModel):
+    """One row per run of the `ingest` flow."""
+
+    run_id: str = pa.Field(unique=True)
+    started_at: UtcTimestamp
+    finished_at: UtcTimestamp = pa.Field(nullable=True)
+    status: str = pa.Field(isin=["running", "completed", "failed", "interrupted"])
+    pipeline_version: str
+    full: bool = pa.Field(description="every seed reprocessed (FULL=1 or a new pipeline version)")
+    seeds_seen: pl.Int64 = pa.Field(ge=0)
+    seeds_new: pl.Int64 = pa.Field(ge=0)
+    seeds_changed: pl.Int64 = pa.Field(ge=0)
+    seeds_unchanged: pl.Int64 = pa.Field(ge=0)
+    seeds_processed: pl.Int64 = pa.Field(ge=0, description="seeds parsed (new + changed, or all when full)")
+    seeds_rejected: pl.Int64 = pa.Field(ge=0, description="of those processed")
+    seeds_superseded: pl.Int64 = pa.Field(ge=0)
+    seeds_missing: pl.Int64 = pa.Field(ge=0, description="in the ledger, no longer under SEEDS (rows kept)")
+    rows_articles: pl.Int64 = pa.Field(ge=0)
+    rows_paragraphs: pl.Int64 = pa.Field(ge=0)
+    rows_headings: pl.Int64 = pa.Field(ge=0)
+    rows_images: pl.Int64 = pa.Field(ge=0)
+    rows_links: pl.Int64 = pa.Field(ge=0)
+    rows_rejects: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "articles": Articles,
     "paragraphs": Paragraphs,
@@ -178,6 +228,9 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "links": Links,
     "rejects": Rejects,
 }
+# The run's own record, one file each (not partitioned): DATA/<table>/part-0.parquet.
+STATE_TABLES: dict[str, type[pa.DataFrameModel]] = {"ledger": Ledger, "runs": Runs}
+ALL_TABLES = TABLES | STATE_TABLES
 ELEMENT_TABLES = ("paragraphs", "headings", "images", "links")
 COUNT_COLUMNS = {
     "paragraphs": "paragraph_count",
@@ -189,12 +242,12 @@ COUNT_COLUMNS = {
 
 def columns(table: str) -> list[str]:
     """Column names of a table, in declared order (the partition key last)."""
-    return list(TABLES[table].to_schema().columns)
+    return list(ALL_TABLES[table].to_schema().columns)
 
 
 def polars_schema(table: str) -> pl.Schema:
     """The polars dtypes of a table, derived from its model."""
-    return pl.Schema({name: col.dtype.type for name, col in TABLES[table].to_schema().columns.items()})
+    return pl.Schema({name: col.dtype.type for name, col in ALL_TABLES[table].to_schema().columns.items()})
 
 
 def file_schema(table: str) -> pl.Schema:

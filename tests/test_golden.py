@@ -52,7 +52,7 @@ def test_run_is_clean(make_run: tuple[Path, str]) -> None:
     output = make_run[1]
     assert "Traceback" not in output
     assert "telemetry" not in output.lower()
-    assert "1 seeds -> 1 articles, 0 rejects" in output
+    assert "1 seeds (new 1, changed 0, unchanged 0, missing 0); processed 1: 1 articles, 0 rejected" in output
 
 
 def test_one_article_with_its_header_fields(con: duckdb.DuckDBPyConnection) -> None:

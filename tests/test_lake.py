@@ -8,7 +8,21 @@ import duckdb
 import polars as pl
 import pytest
 
-from newslake.lake import PART_FILE, LakeError, check_writable, partition_dir, replace_file, write_table
+from newslake.lake import (
+    PART_FILE,
+    Journal,
+    LakeError,
+    LakeLocked,
+    check_writable,
+    clear_journal,
+    lake_lock,
+    partition_dir,
+    read_journal,
+    reconcile_partition,
+    replace_file,
+    write_journal,
+    write_table,
+)
 from schemas.tables import polars_schema
 
 
@@ -110,10 +124,38 @@ def rejects(rows: list[tuple[str, str, date]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=polars_schema("rejects"))
 
 
-def test_purge_removes_a_key_from_every_partition(tmp_path: Path) -> None:
+def test_purge_removes_keys_from_the_named_partitions(tmp_path: Path) -> None:
     write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY1), ("b.txt", "no_header", DAY1)]))
-    # Next day: a.txt is rejected again (filed under the new day), b.txt became an article.
-    write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY2)]), purge=["a.txt", "b.txt"])
+    # Next day: a.txt is rejected again (filed under the new day), b.txt became an article; the ledger says
+    # both had rows in DAY1.
+    write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY2)]), ["a.txt", "b.txt"], [DAY1])
     frame = pl.scan_parquet(tmp_path / "rejects" / "**" / "*.parquet", hive_partitioning=True).collect()
     assert frame.select("seed_file", "publication_date").rows() == [("a.txt", DAY2)]
     assert not (partition_dir(tmp_path, "rejects", DAY1) / PART_FILE).exists()
+
+
+def test_reconcile_keeps_only_claimed_rows(tmp_path: Path) -> None:
+    write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "claimed", DAY1), (B, 0, "torn run", DAY1)]))
+    assert reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([A]))
+    got = pl.read_parquet(partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE)
+    assert got["article_id"].to_list() == [A]
+    assert not reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([A]))
+
+
+def test_lock_excludes_a_second_run(tmp_path: Path) -> None:
+    with lake_lock(tmp_path), pytest.raises(LakeLocked, match="another ingest run"), lake_lock(tmp_path, 0.3):
+        pass
+    with lake_lock(tmp_path):  # released
+        pass
+
+
+def test_journal_roundtrip_and_clear(tmp_path: Path) -> None:
+    journal = Journal("run-1", ["b.txt", "a.txt"], {"articles": [DAY2, DAY1]})
+    write_journal(tmp_path, journal)
+    back = read_journal(tmp_path)
+    assert back == Journal("run-1", ["a.txt", "b.txt"], {"articles": [DAY1, DAY2]})
+    clear_journal(tmp_path)
+    assert read_journal(tmp_path) is None
+    (tmp_path / "_journal.json").write_text("{not json")
+    with pytest.raises(LakeError, match="unreadable"):
+        read_journal(tmp_path)

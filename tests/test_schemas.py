@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from newslake.batch import Extracted, build_tables, combine_batches, process_seed
+from newslake.batch import Extracted, SeedTask, build_tables, process_seed
 from newslake.core import Article, Heading, Image, Link, Paragraph
 from schemas.dictionary import data_dictionary
 from schemas.tables import ELEMENT_TABLES, PARTITION_KEY, TABLES, columns
@@ -41,9 +41,9 @@ def test_article_columns_come_from_the_record() -> None:
 
 
 def given_batch() -> dict[str, pl.DataFrame]:
-    result = process_seed(GIVEN_SEED.parent, GIVEN_SEED.name)
+    result = process_seed(GIVEN_SEED.parent, SeedTask(GIVEN_SEED.name))
     assert isinstance(result, Extracted)
-    return build_tables([result], "run-1", NOW)
+    return build_tables([result], "run-1", NOW).tables
 
 
 def test_given_seed_validates() -> None:
@@ -77,16 +77,19 @@ def test_orphan_rows_are_caught() -> None:
     assert "f" * 16 in checked.failures
 
 
-def test_duplicate_url_across_batches_keeps_the_latest_crawl(tmp_path: Path) -> None:
+def test_duplicate_url_within_a_batch_keeps_the_latest_crawl(tmp_path: Path) -> None:
     older = GIVEN_SEED.read_bytes().replace(b"<!--1642079583000-->", b"<!--1642000000000-->")
     (tmp_path / "older.txt").write_bytes(older)
-    first = process_seed(tmp_path, "older.txt")
-    second = process_seed(GIVEN_SEED.parent, GIVEN_SEED.name)
-    assert isinstance(first, Extracted) and isinstance(second, Extracted)
-    combined = combine_batches([build_tables([first], "r", NOW), build_tables([second], "r", NOW)], "r", NOW)
-    assert combined["articles"]["seed_file"].to_list() == [GIVEN_SEED.name]
-    assert combined["paragraphs"].height == 40
-    assert combined["rejects"].select("seed_file", "reason").rows() == [("older.txt", "duplicate_url")]
+    (tmp_path / "newer.txt").write_bytes(GIVEN_SEED.read_bytes())
+    results = [process_seed(tmp_path, SeedTask(name)) for name in ("older.txt", "newer.txt")]
+    output = build_tables(results, "r", NOW)
+    assert output.tables["articles"]["seed_file"].to_list() == ["newer.txt"]
+    assert output.tables["paragraphs"].height == 40
+    assert output.tables["rejects"].height == 0
+    assert sorted(output.outcomes.select("seed_file", "status").rows()) == [
+        ("newer.txt", "article"),
+        ("older.txt", "superseded"),
+    ]
 
 
 def test_readme_data_dictionary_is_current() -> None:

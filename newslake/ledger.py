@@ -1,0 +1,260 @@
+"""The ledger's accounting: which seeds a run must read, and what the lake and the ledger become after it.
+
+Pure polars over frames (the ledger, the batches' outcomes); the flow does the I/O through `newslake.lake`.
+
+Rules:
+- A seed is read when it is new, when its size or mtime differ from the ledger's (its content hash then
+  decides whether it changed), when FULL is asked, when the pipeline version differs, or when a killed run
+  was processing it. Unchanged seeds are not read at all.
+- One article per canonical URL: among the seeds that carry it (those read now and those the ledger
+  already holds as articles), the latest crawl wins; the others are `superseded`.
+- A seed read again replaces all of its article's rows, in whichever partition the ledger says they are.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+
+from newslake.batch import OUTCOME_SCHEMA, BatchOutput, SeedTask
+from newslake.discover import SeedStat
+from newslake.lake import Journal
+from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
+
+ARTICLE_TABLES = ("articles", *ELEMENT_TABLES)
+_HOLDER = -1  # the `_batch` of candidates the ledger already holds
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run reads; every seed under SEEDS is in `stats`."""
+
+    tasks: list[SeedTask]
+    stats: dict[str, SeedStat]
+    new: frozenset[str]
+    missing: frozenset[str]
+    full: bool
+
+
+def plan_run(
+    listing: list[SeedStat], ledger: pl.DataFrame, version: str, *, full: bool, forced: Iterable[str] = ()
+) -> Plan:
+    known = {row["seed_file"]: row for row in ledger.iter_rows(named=True)}
+    forced_set = set(forced)
+    tasks: list[SeedTask] = []
+    new: set[str] = set()
+    for stat in listing:
+        row = known.get(stat.seed_file)
+        if row is None:
+            tasks.append(SeedTask(stat.seed_file))
+            new.add(stat.seed_file)
+        elif full or row["pipeline_version"] != version or stat.seed_file in forced_set:
+            tasks.append(SeedTask(stat.seed_file, row["seed_sha256"], force=True))
+        elif (row["size"], row["mtime_ns"]) != (stat.size, stat.mtime_ns):
+            tasks.append(SeedTask(stat.seed_file, row["seed_sha256"]))
+    # A seed superseded by an article whose winning seed is read again may have to take its place (the
+    # winner's URL may have changed), so it is read again too.
+    reread_ids = {known[t.seed_file]["article_id"] for t in tasks if t.seed_file in known}
+    tasked = {t.seed_file for t in tasks}
+    present = {stat.seed_file for stat in listing}
+    tasks += [
+        SeedTask(row["seed_file"], row["seed_sha256"], force=True)
+        for row in known.values()
+        if row["status"] == "superseded"
+        and row["article_id"] in reread_ids
+        and row["seed_file"] in present
+        and row["seed_file"] not in tasked
+    ]
+    return Plan(
+        tasks=sorted(tasks, key=lambda t: t.seed_file),
+        stats={stat.seed_file: stat for stat in listing},
+        new=frozenset(new),
+        missing=frozenset(set(known) - present),
+        full=full,
+    )
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The rows to write, the keys and partitions to purge, and the ledger after the run."""
+
+    tables: dict[str, pl.DataFrame]
+    purge_keys: dict[str, list[str]]
+    purge_days: dict[str, list[date]]
+    ledger: pl.DataFrame
+    ledger_changed: bool
+    counts: dict[str, int]
+
+    @property
+    def writes_data(self) -> bool:
+        return any(self.purge_keys[t] or self.tables[t].height for t in TABLES)
+
+    def journal(self, run_id: str, previous: Journal | None) -> Journal:
+        """What this run touches (merged with a killed run's journal, which it finishes)."""
+        days = {
+            table: sorted(set(self.purge_days[table]) | set(self.tables[table]["publication_date"].unique()))
+            for table in TABLES
+        }
+        seeds = set(self.purge_keys["rejects"])
+        if previous is not None:
+            seeds |= set(previous.seed_files)
+            for table, extra in previous.days.items():
+                days[table] = sorted(set(days.get(table, [])) | set(extra))
+        return Journal(run_id, sorted(seeds), days)
+
+
+def _tagged(outputs: list[BatchOutput], table: str) -> pl.DataFrame:
+    frames = [o.tables[table].with_columns(_batch=pl.lit(n, pl.Int32)) for n, o in enumerate(outputs)]
+    if frames:
+        return pl.concat(frames, how="vertical")
+    return polars_schema(table).to_frame().with_columns(_batch=pl.lit(0, pl.Int32))
+
+
+def _stats_frame(plan: Plan) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(s.seed_file, s.size, s.mtime_ns) for s in plan.stats.values()],
+        schema={"seed_file": pl.String, "size": pl.Int64, "mtime_ns": pl.Int64},
+        orient="row",
+    )
+
+
+def _ledger_rows(
+    resolved: pl.DataFrame, stats: pl.DataFrame, ledger: pl.DataFrame, run_id: str, version: str
+) -> pl.DataFrame:
+    """Ledger rows for the seeds processed this run (their status already resolved)."""
+    return (
+        resolved.join(stats, on="seed_file", how="left")
+        .join(ledger.select("seed_file", "first_run_id"), on="seed_file", how="left")
+        .with_columns(
+            first_run_id=pl.col("first_run_id").fill_null(run_id),
+            last_run_id=pl.lit(run_id),
+            pipeline_version=pl.lit(version),
+        )
+        .select(list(polars_schema("ledger")))
+    )
+
+
+def _superseded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mark rows (outcomes or ledger rows) as superseded by a later crawl of their URL."""
+    return frame.with_columns(
+        status=pl.lit("superseded"), partition_date=pl.lit(None, pl.Date), reason=pl.lit("duplicate_url")
+    )
+
+
+def resolve(plan: Plan, ledger: pl.DataFrame, outputs: list[BatchOutput], run_id: str, version: str) -> Resolution:
+    """Decide the winners per URL and everything the run must write."""
+    outcomes = (
+        pl.concat([o.outcomes.with_columns(_batch=pl.lit(n, pl.Int32)) for n, o in enumerate(outputs)])
+        if outputs
+        else OUTCOME_SCHEMA.to_frame().with_columns(_batch=pl.lit(0, pl.Int32))
+    )
+    read_again = outcomes.filter(pl.col("status") == "unchanged")
+    processed = outcomes.filter(pl.col("status") != "unchanged")
+    processed_files = processed["seed_file"].implode()
+    old = ledger.filter(pl.col("seed_file").is_in(processed_files))
+
+    candidate_cols = ["article_id", "crawled_at", "seed_file", "_batch"]
+    new_candidates = processed.filter(pl.col("status") == "article").select(candidate_cols)
+    holders = ledger.filter((pl.col("status") == "article") & ~pl.col("seed_file").is_in(processed_files))
+    holders = holders.with_columns(_batch=pl.lit(_HOLDER, pl.Int32)).select(candidate_cols)
+    winners = (
+        pl.concat([new_candidates, holders])
+        .sort(["crawled_at", "seed_file"], descending=True, nulls_last=True)
+        .unique("article_id", keep="first", maintain_order=True)
+    )
+    new_winners = winners.filter(pl.col("_batch") != _HOLDER)
+    lost = pl.concat([new_candidates, holders]).join(winners, on=["article_id", "seed_file"], how="anti")
+
+    winner_keys = new_winners.select("article_id", "_batch")
+    tables = {
+        table: _tagged(outputs, table).join(winner_keys, on=["article_id", "_batch"], how="semi").drop("_batch")
+        for table in ARTICLE_TABLES
+    }
+    tables["rejects"] = _tagged(outputs, "rejects").drop("_batch")
+
+    # Article ids whose rows must go wherever they are: those written now, and the old ids of the seeds read
+    # again (a changed URL, a seed now rejected), unless a seed the ledger holds keeps that article.
+    kept_by_holders = set(winners.filter(pl.col("_batch") == _HOLDER)["article_id"])
+    old_ids = set(old.filter(pl.col("status") == "article")["article_id"])
+    purge_ids = sorted((old_ids | set(new_winners["article_id"])) - kept_by_holders)
+    article_days = ledger.filter((pl.col("status") == "article") & pl.col("article_id").is_in(purge_ids))
+    reject_days = old.filter(pl.col("status") == "rejected")
+    purge_keys = dict.fromkeys(ARTICLE_TABLES, purge_ids) | {"rejects": processed["seed_file"].to_list()}
+    purge_days = dict.fromkeys(ARTICLE_TABLES, sorted(set(article_days["partition_date"].drop_nulls()))) | {
+        "rejects": sorted(set(reject_days["partition_date"].drop_nulls()))
+    }
+
+    # The ledger after the run: rows of the seeds processed replaced; seeds the ledger held as articles that
+    # lost their URL to a newer crawl superseded; seeds read again with the same content keep their row
+    # (only the size and mtime of the pre-check move).
+    stats = _stats_frame(plan)
+    lost_files = lost["seed_file"].implode()
+    resolved = processed.drop("_batch")
+    resolved = pl.concat(
+        [
+            resolved.filter(~pl.col("seed_file").is_in(lost_files)),
+            _superseded(resolved.filter(pl.col("seed_file").is_in(lost_files))),
+        ]
+    )
+    rows = _ledger_rows(resolved, stats, ledger, run_id, version)
+    lost_holders = _superseded(lost.filter(pl.col("_batch") == _HOLDER).select("seed_file")).with_columns(
+        last_run_id=pl.lit(run_id)
+    )
+    new_ledger = (
+        ledger.update(stats.join(read_again.select("seed_file"), on="seed_file", how="semi"), on="seed_file")
+        .update(lost_holders, on="seed_file", include_nulls=True)
+        .filter(~pl.col("seed_file").is_in(rows["seed_file"].implode()))
+    )
+    new_ledger = pl.concat([new_ledger, rows]).sort("seed_file")
+    changed = not new_ledger.equals(ledger.sort("seed_file"))
+
+    ledger_shas = dict(zip(ledger["seed_file"], ledger["seed_sha256"], strict=True))
+    changed_content = sum(
+        1
+        for seed_file, sha in zip(processed["seed_file"], processed["seed_sha256"], strict=True)
+        if seed_file not in plan.new and ledger_shas.get(seed_file) != sha
+    )
+    counts = {
+        "seeds_seen": len(plan.stats),
+        "seeds_new": len(plan.new),
+        "seeds_changed": changed_content,
+        "seeds_unchanged": len(plan.stats) - len(plan.new) - changed_content,
+        "seeds_processed": processed.height,
+        "seeds_rejected": resolved.filter(pl.col("status") == "rejected").height,
+        "seeds_superseded": resolved.filter(pl.col("status") == "superseded").height + lost_holders.height,
+        "seeds_missing": len(plan.missing),
+    } | {f"rows_{table}": tables[table].height for table in TABLES}
+    return Resolution(tables, purge_keys, purge_days, new_ledger, changed, counts)
+
+
+def partition_claims(ledger: pl.DataFrame, table: str, day: date) -> pl.Series:
+    """The keys the ledger says a partition holds: article ids (article tables) or seed files (rejects)."""
+    if table == "rejects":
+        claimed = ledger.filter((pl.col("status") == "rejected") & (pl.col("partition_date") == day))
+        return claimed["seed_file"]
+    claimed = ledger.filter((pl.col("status") == "article") & (pl.col("partition_date") == day))
+    return claimed["article_id"]
+
+
+def run_row(run_id: str, started_at: datetime, version: str, full: bool, **values: Any) -> dict[str, Any]:
+    """A `runs` row: zero counts unless given."""
+    row: dict[str, Any] = dict.fromkeys(polars_schema("runs"), 0)
+    row |= {
+        "run_id": run_id,
+        "started_at": started_at,
+        "finished_at": None,
+        "status": "running",
+        "pipeline_version": version,
+        "full": full,
+    }
+    return row | values
+
+
+def upsert_run(runs: pl.DataFrame, row: dict[str, Any]) -> pl.DataFrame:
+    """Replace (or add) a run's row; rows still `running` from other runs were interrupted."""
+    others = runs.filter(pl.col("run_id") != row["run_id"]).with_columns(
+        status=pl.when(pl.col("status") == "running").then(pl.lit("interrupted")).otherwise(pl.col("status"))
+    )
+    return pl.concat([others, pl.DataFrame([row], schema=polars_schema("runs"))]).sort("started_at")

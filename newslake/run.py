@@ -1,0 +1,122 @@
+"""One ingest run, orchestrator-agnostic: the `ingest` flow supplies how batches are mapped and tables are
+written (Prefect tasks), tests and benchmarks call it with plain functions.
+
+Steps: lock DATA -> recover a killed run -> runs row `running` -> plan from the ledger -> extract the seeds
+to read, in batches -> resolve -> commit (journal, tables, ledger) -> runs row `completed`.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, BatchOutput, SeedTask, process_batch
+from newslake.commit import commit, recover, validate_state
+from newslake.discover import batches, discover_seeds
+from newslake.lake import WriteStats, check_writable, lake_lock, read_journal, read_state, write_state, write_table
+from newslake.ledger import plan_run, resolve, run_row, upsert_run
+from newslake.version import pipeline_version
+from schemas.tables import TABLES
+
+DEFAULT_BATCH_SIZE = 200
+
+# (seeds root, batches of tasks, run id, max seed bytes) -> one output per batch, in order
+BatchMapper = Callable[[str, list[list[SeedTask]], str, int], Iterable[BatchOutput]]
+# (data root, table, rows, purge keys, purge days) -> stats
+TableWriter = Callable[[str, str, pl.DataFrame, list[str], list[date]], WriteStats]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    seeds: str = "seeds"
+    data: str = "data"
+    full: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_seed_bytes: int = DEFAULT_MAX_SEED_BYTES
+    wait_lock_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    counts: dict[str, int]
+    partitions: int
+    seconds: float
+
+    def line(self) -> str:
+        c = self.counts
+        rows = ", ".join(f"{table} {c[f'rows_{table}']}" for table in TABLES)
+        return (
+            f"ingest {self.run_id}: {c['seeds_seen']} seeds (new {c['seeds_new']}, changed {c['seeds_changed']}, "
+            f"unchanged {c['seeds_unchanged']}, missing {c['seeds_missing']}); processed {c['seeds_processed']}: "
+            f"{c['rows_articles']} articles, {c['seeds_rejected']} rejected, {c['seeds_superseded']} superseded; "
+            f"rows written: {rows}; {self.partitions} partition files rewritten in {self.seconds:.1f}s"
+        )
+
+
+def map_in_process(seeds: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[BatchOutput]:
+    """The plain mapper: every batch in this process, one after another."""
+    return [process_batch(Path(seeds), group, run_id, max_bytes) for group in groups]
+
+
+def write_directly(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
+    return write_table(Path(data), table, frame, keys, days)
+
+
+def ingest_run(
+    options: RunOptions,
+    run_id: str,
+    *,
+    map_batches: BatchMapper = map_in_process,
+    write: TableWriter = write_directly,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+) -> RunSummary:
+    """Bring the lake under `options.data` up to date with the seeds under `options.seeds`."""
+    log = log or logging.getLogger(__name__)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    version = pipeline_version()
+    root = Path(options.data)
+    check_writable(root)
+    with lake_lock(root, options.wait_lock_seconds):
+        ledger = read_state(root, "ledger")
+        previous = read_journal(root)
+        if previous is not None:
+            fixed = recover(root, previous, ledger)
+            log.warning(
+                "run %s was interrupted: %d partitions reconciled with the ledger, its %d seeds processed again",
+                previous.run_id,
+                fixed,
+                len(previous.seed_files),
+            )
+        _record_run(root, run_row(run_id, started, version, options.full))
+        try:
+            listing = discover_seeds(Path(options.seeds))
+            forced = previous.seed_files if previous else ()
+            plan = plan_run(listing, ledger, version, full=options.full, forced=forced)
+            log.info("%d seeds under %s, %d to read", len(plan.stats), options.seeds, len(plan.tasks))
+            groups = batches(plan.tasks, options.batch_size)
+            outputs = list(map_batches(options.seeds, groups, run_id, options.max_seed_bytes))
+            resolution = resolve(plan, ledger, outputs, run_id, version)
+            stats = commit(root, resolution, run_id, previous, lambda t, f, k, d: write(options.data, t, f, k, d))
+        except BaseException:
+            _record_run(root, run_row(run_id, started, version, options.full, status="failed", finished_at=_now()))
+            raise
+        done = run_row(
+            run_id, started, version, options.full, status="completed", finished_at=_now(), **resolution.counts
+        )
+        _record_run(root, done)
+    summary = RunSummary(run_id, resolution.counts, sum(s.partitions for s in stats), time.perf_counter() - clock)
+    log.info(summary.line())
+    return summary
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _record_run(root: Path, row: dict[str, object]) -> None:
+    write_state(root, "runs", validate_state("runs", upsert_run(read_state(root, "runs"), row)))

@@ -1,0 +1,222 @@
+"""Incremental runs and the ledger's accounting over several runs (in-process, without Prefect).
+
+The strongest check is the last one: after any sequence of incremental runs, the lake equals what one
+run from scratch over the final seeds gives.
+"""
+
+import os
+import shutil
+from itertools import count
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from newslake import version
+from newslake.lake import PART_FILE
+from newslake.run import RunOptions, RunSummary, ingest_run
+from schemas.tables import TABLES
+from tests.conftest import GIVEN_SEED, make_seed
+
+_RUN = count(1)
+RUN_SPECIFIC = {"rejects": ["run_id", "rejected_at"]}
+
+
+def body(text: str, day: str = "2022-01-10") -> str:
+    return (
+        f'<main><div><time datetime="{day}">{day}</time></div><p>{text} This sentence makes it long enough.</p></main>'
+    )
+
+
+def run(seeds: Path, data: Path, **options: object) -> RunSummary:
+    return ingest_run(RunOptions(str(seeds), str(data), **options), f"run-{next(_RUN)}")  # type: ignore[arg-type]
+
+
+def lake(data: Path) -> dict[str, pl.DataFrame]:
+    """Every data table's content (run-specific columns dropped), sorted, plus the ledger's outcome columns."""
+    out: dict[str, pl.DataFrame] = {}
+    for table in TABLES:
+        if not list((data / table).glob(f"*/{PART_FILE}")):
+            out[table] = pl.DataFrame()
+            continue
+        frame = pl.read_parquet(data / table / "**" / "*.parquet", hive_partitioning=True)
+        frame = frame.drop(RUN_SPECIFIC.get(table, []))
+        out[table] = frame.sort(frame.columns)
+    ledger = pl.read_parquet(data / "ledger" / PART_FILE)
+    out["ledger"] = ledger.select("seed_file", "seed_sha256", "status", "article_id", "partition_date", "reason")
+    return out
+
+
+def assert_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    assert got.keys() == expected.keys()
+    for table, frame in expected.items():
+        assert got[table].equals(frame), table
+
+
+def files_state(data: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every data and ledger file: a rewrite changes the inode (rename) and mtime."""
+    return {
+        str(p.relative_to(data)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in data.rglob("*.parquet")
+        if p.parts[-2] != "runs"
+    }
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    old_mtime = path.stat().st_mtime_ns if existed else 0
+    path.write_bytes(data)
+    if existed:  # make sure the mtime moves even on coarse clocks
+        os.utime(path, ns=(old_mtime + 10**9, old_mtime + 10**9))
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    root = tmp_path / "seeds"
+    root.mkdir()
+    shutil.copy(GIVEN_SEED, root / "bbc.txt")
+    write(root / "a.txt", make_seed(body("Alpha first version."), url="https://ex.com/a"))
+    write(root / "b.txt", make_seed(body("Bravo story."), url="https://ex.com/b"))
+    write(root / "empty.txt", b"")
+    return root
+
+
+def counts(summary: RunSummary, *names: str) -> tuple[int, ...]:
+    return tuple(summary.counts[f"seeds_{n}"] for n in names)
+
+
+def test_first_run_then_unchanged_rerun_writes_nothing(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = run(seeds, data)
+    assert counts(first, "seen", "new", "changed", "processed", "rejected") == (4, 4, 0, 4, 1)
+    before, content = files_state(data), lake(data)
+    second = run(seeds, data)
+    assert counts(second, "new", "changed", "unchanged", "processed") == (0, 0, 4, 0)
+    assert files_state(data) == before, "an unchanged rerun rewrote a file"
+    assert_same(lake(data), content)
+    runs = pl.read_parquet(data / "runs" / PART_FILE)
+    assert runs["status"].to_list() == ["completed", "completed"]
+    assert runs.select("seeds_new", "seeds_changed").rows()[-1] == (0, 0)
+
+
+def test_touched_but_identical_seed_is_hashed_not_parsed(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    before = lake(data)
+    write(seeds / "a.txt", (seeds / "a.txt").read_bytes())  # same bytes, new mtime
+    again = run(seeds, data)
+    assert counts(again, "changed", "processed") == (0, 0)
+    assert_same(lake(data), before)
+
+
+def test_edit_one_add_one(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    write(seeds / "a.txt", make_seed(body("Alpha second version."), url="https://ex.com/a"))
+    write(seeds / "c.txt", make_seed(body("Charlie is new."), url="https://ex.com/c"))
+    summary = run(seeds, data)
+    assert counts(summary, "new", "changed", "processed") == (1, 1, 2)
+    texts = lake(data)["paragraphs"]["text"].to_list()
+    assert any("Alpha second version." in t for t in texts)
+    assert not any("Alpha first version." in t for t in texts)
+    articles = lake(data)["articles"]
+    assert articles["article_id"].is_unique().all()
+    assert articles.height == 4
+
+
+def test_moved_publication_date_leaves_the_old_partition(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    write(seeds / "a.txt", make_seed(body("Alpha first version.", day="2022-01-11"), url="https://ex.com/a"))
+    run(seeds, data)
+    paragraphs = lake(data)["paragraphs"].join(lake(data)["articles"].select("article_id", "url"), on="article_id")
+    days = paragraphs.filter(pl.col("url") == "https://ex.com/a")["publication_date"].unique().to_list()
+    assert [d.isoformat() for d in days] == ["2022-01-11"]
+
+
+def test_latest_crawl_wins_and_the_other_is_superseded(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    newer = make_seed(body("Alpha recrawled."), url="https://ex.com/a", crawl_ms=1_700_000_000_000)
+    write(seeds / "z_newer_a.txt", newer)
+    summary = run(seeds, data)
+    assert counts(summary, "new", "superseded") == (1, 1)
+    content = lake(data)
+    assert content["articles"].filter(pl.col("url") == "https://ex.com/a")["seed_file"].to_list() == ["z_newer_a.txt"]
+    status = dict(content["ledger"].select("seed_file", "status").rows())
+    assert (status["a.txt"], status["z_newer_a.txt"]) == ("superseded", "article")
+    assert not any("Alpha first version." in t for t in content["paragraphs"]["text"])
+    # An older crawl arriving later loses and writes nothing.
+    write(seeds / "old_a.txt", make_seed(body("Alpha ancient."), url="https://ex.com/a", crawl_ms=1_600_000_000_000))
+    later = run(seeds, data)
+    assert counts(later, "new", "superseded") == (1, 1)
+    assert not any("ancient" in t for t in lake(data)["paragraphs"]["text"])
+
+
+def test_superseded_seed_takes_over_when_the_winner_changes_url(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write(seeds / "a2.txt", make_seed(body("Alpha older copy."), url="https://ex.com/a", crawl_ms=1_600_000_000_000))
+    run(seeds, data)
+    assert dict(lake(data)["ledger"].select("seed_file", "status").rows())["a2.txt"] == "superseded"
+    write(seeds / "a.txt", make_seed(body("Alpha moved away."), url="https://ex.com/a-moved"))
+    run(seeds, data)
+    articles = lake(data)["articles"]
+    assert dict(articles.select("url", "seed_file").rows())["https://ex.com/a"] == "a2.txt"
+    assert dict(articles.select("url", "seed_file").rows())["https://ex.com/a-moved"] == "a.txt"
+
+
+def test_reject_fixed_then_broken_again(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    assert lake(data)["rejects"]["seed_file"].to_list() == ["empty.txt"]
+    write(seeds / "empty.txt", make_seed(body("Now it has text."), url="https://ex.com/e"))
+    run(seeds, data)
+    assert lake(data)["rejects"].height == 0
+    assert "empty.txt" in lake(data)["articles"]["seed_file"].to_list()
+    write(seeds / "empty.txt", b"  ")
+    run(seeds, data)
+    content = lake(data)
+    assert content["rejects"]["seed_file"].to_list() == ["empty.txt"]
+    assert "empty.txt" not in content["articles"]["seed_file"].to_list()
+    assert content["paragraphs"].filter(pl.col("text").str.contains("Now it has text")).height == 0
+
+
+def test_full_and_new_pipeline_version_reprocess_everything(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    before = lake(data)
+    full = run(seeds, data, full=True)
+    assert counts(full, "processed", "new", "changed") == (4, 0, 0)
+    assert_same(lake(data), before)
+    monkeypatch.setattr(version, "pipeline_version", lambda: "9.9.9+test")
+    monkeypatch.setattr("newslake.run.pipeline_version", lambda: "9.9.9+test")
+    bumped = run(seeds, data)
+    assert counts(bumped, "processed") == (4,)
+    assert set(pl.read_parquet(data / "ledger" / PART_FILE)["pipeline_version"]) == {"9.9.9+test"}
+
+
+def test_missing_seed_keeps_its_rows_and_is_counted(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data)
+    (seeds / "b.txt").unlink()
+    summary = run(seeds, data)
+    assert counts(summary, "missing", "processed") == (1, 0)
+    assert "b.txt" in lake(data)["articles"]["seed_file"].to_list()
+
+
+def test_incremental_history_equals_one_run_from_scratch(seeds: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(seeds, data, batch_size=2)
+    write(seeds / "a.txt", make_seed(body("Alpha v2.", day="2022-01-12"), url="https://ex.com/a"))
+    write(seeds / "n1.txt", make_seed(body("Newer alpha."), url="https://ex.com/a", crawl_ms=1_700_000_000_000))
+    write(seeds / "empty.txt", make_seed(body("Fixed."), url="https://ex.com/fixed"))
+    run(seeds, data, batch_size=1)
+    write(seeds / "n1.txt", make_seed(body("Newer alpha moved."), url="https://ex.com/n1", crawl_ms=1_700_000_000_000))
+    write(seeds / "b.txt", b"garbage without a header")
+    run(seeds, data, batch_size=3)
+    scratch = tmp_path / "scratch"
+    run(seeds, scratch)
+    assert_same(lake(data), lake(scratch))
