@@ -1,6 +1,8 @@
 # newslake: `make run` and `make test` are all a newcomer needs (python3 and make; uv is installed on demand).
 SEEDS ?= seeds
 DATA ?= data
+FULL ?=
+MAX_SEED_BYTES ?= 10485760
 PYTEST_ARGS ?=
 
 # uv from PATH, else the one pip installs into python3 (`python3 -m uv`).
@@ -23,7 +25,8 @@ $(VENV_STAMP): pyproject.toml uv.lock
 	@touch $@
 
 run: $(VENV_STAMP)
-	$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)"
+	$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)" \
+		--max-seed-bytes "$(MAX_SEED_BYTES)" $(if $(filter-out 0,$(FULL)),--full)
 
 test: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)

@@ -5,7 +5,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
+
+from newslake.lake import PART_FILE
+from schemas.tables import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 GIVEN_SEED = REPO / "seeds" / "000_ea46ad2de5bf25f4.txt"
@@ -46,3 +50,51 @@ def make_seed(
     """A seed file's bytes in the documented format."""
     head = f"<!--{crawl_ms}-->\n" if crawl_ms is not None else ""
     return f"{head}[{title}]({url})\n------\n\n{html}".encode()
+
+
+def body(text: str, day: str = "2022-01-10") -> str:
+    return (
+        f'<main><div><time datetime="{day}">{day}</time></div><p>{text} This sentence makes it long enough.</p></main>'
+    )
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    old_mtime = path.stat().st_mtime_ns if existed else 0
+    path.write_bytes(data)
+    if existed:  # make sure the mtime moves even on coarse clocks
+        os.utime(path, ns=(old_mtime + 10**9, old_mtime + 10**9))
+
+
+RUN_SPECIFIC = {"rejects": ["run_id", "rejected_at"]}
+
+
+def lake_content(data: Path) -> dict[str, pl.DataFrame]:
+    """Every data table's content (run-specific columns dropped), sorted, plus the ledger's outcome columns."""
+    out: dict[str, pl.DataFrame] = {}
+    for table in TABLES:
+        if not list((data / table).glob(f"*/{PART_FILE}")):
+            out[table] = pl.DataFrame()
+            continue
+        frame = pl.read_parquet(data / table / "**" / "*.parquet", hive_partitioning=True)
+        frame = frame.drop(RUN_SPECIFIC.get(table, []))
+        out[table] = frame.sort(frame.columns)
+    ledger = pl.read_parquet(data / "ledger" / PART_FILE)
+    out["ledger"] = ledger.select("seed_file", "seed_sha256", "status", "article_id", "partition_date", "reason")
+    return out
+
+
+def assert_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    assert got.keys() == expected.keys()
+    for table, frame in expected.items():
+        assert got[table].equals(frame), table
+
+
+def files_state(data: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every data and ledger file: a rewrite changes the inode (rename) and mtime."""
+    return {
+        str(p.relative_to(data)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in data.rglob("*.parquet")
+        if p.parts[-2] != "runs"
+    }

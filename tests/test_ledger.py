@@ -4,7 +4,6 @@ The strongest check is the last one: after any sequence of incremental runs, the
 run from scratch over the final seeds gives.
 """
 
-import os
 import shutil
 from itertools import count
 from pathlib import Path
@@ -15,60 +14,13 @@ import pytest
 from newslake import version
 from newslake.lake import PART_FILE
 from newslake.run import RunOptions, RunSummary, ingest_run
-from schemas.tables import TABLES
-from tests.conftest import GIVEN_SEED, make_seed
+from tests.conftest import GIVEN_SEED, assert_same, body, files_state, lake_content, make_seed, write
 
 _RUN = count(1)
-RUN_SPECIFIC = {"rejects": ["run_id", "rejected_at"]}
-
-
-def body(text: str, day: str = "2022-01-10") -> str:
-    return (
-        f'<main><div><time datetime="{day}">{day}</time></div><p>{text} This sentence makes it long enough.</p></main>'
-    )
 
 
 def run(seeds: Path, data: Path, **options: object) -> RunSummary:
     return ingest_run(RunOptions(str(seeds), str(data), **options), f"run-{next(_RUN)}")  # type: ignore[arg-type]
-
-
-def lake(data: Path) -> dict[str, pl.DataFrame]:
-    """Every data table's content (run-specific columns dropped), sorted, plus the ledger's outcome columns."""
-    out: dict[str, pl.DataFrame] = {}
-    for table in TABLES:
-        if not list((data / table).glob(f"*/{PART_FILE}")):
-            out[table] = pl.DataFrame()
-            continue
-        frame = pl.read_parquet(data / table / "**" / "*.parquet", hive_partitioning=True)
-        frame = frame.drop(RUN_SPECIFIC.get(table, []))
-        out[table] = frame.sort(frame.columns)
-    ledger = pl.read_parquet(data / "ledger" / PART_FILE)
-    out["ledger"] = ledger.select("seed_file", "seed_sha256", "status", "article_id", "partition_date", "reason")
-    return out
-
-
-def assert_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
-    assert got.keys() == expected.keys()
-    for table, frame in expected.items():
-        assert got[table].equals(frame), table
-
-
-def files_state(data: Path) -> dict[str, tuple[int, int]]:
-    """(inode, mtime) of every data and ledger file: a rewrite changes the inode (rename) and mtime."""
-    return {
-        str(p.relative_to(data)): (p.stat().st_ino, p.stat().st_mtime_ns)
-        for p in data.rglob("*.parquet")
-        if p.parts[-2] != "runs"
-    }
-
-
-def write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists()
-    old_mtime = path.stat().st_mtime_ns if existed else 0
-    path.write_bytes(data)
-    if existed:  # make sure the mtime moves even on coarse clocks
-        os.utime(path, ns=(old_mtime + 10**9, old_mtime + 10**9))
 
 
 @pytest.fixture
@@ -90,11 +42,11 @@ def test_first_run_then_unchanged_rerun_writes_nothing(seeds: Path, tmp_path: Pa
     data = tmp_path / "data"
     first = run(seeds, data)
     assert counts(first, "seen", "new", "changed", "processed", "rejected") == (4, 4, 0, 4, 1)
-    before, content = files_state(data), lake(data)
+    before, content = files_state(data), lake_content(data)
     second = run(seeds, data)
     assert counts(second, "new", "changed", "unchanged", "processed") == (0, 0, 4, 0)
     assert files_state(data) == before, "an unchanged rerun rewrote a file"
-    assert_same(lake(data), content)
+    assert_same(lake_content(data), content)
     runs = pl.read_parquet(data / "runs" / PART_FILE)
     assert runs["status"].to_list() == ["completed", "completed"]
     assert runs.select("seeds_new", "seeds_changed").rows()[-1] == (0, 0)
@@ -103,11 +55,11 @@ def test_first_run_then_unchanged_rerun_writes_nothing(seeds: Path, tmp_path: Pa
 def test_touched_but_identical_seed_is_hashed_not_parsed(seeds: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     run(seeds, data)
-    before = lake(data)
+    before = lake_content(data)
     write(seeds / "a.txt", (seeds / "a.txt").read_bytes())  # same bytes, new mtime
     again = run(seeds, data)
     assert counts(again, "changed", "processed") == (0, 0)
-    assert_same(lake(data), before)
+    assert_same(lake_content(data), before)
 
 
 def test_edit_one_add_one(seeds: Path, tmp_path: Path) -> None:
@@ -117,10 +69,10 @@ def test_edit_one_add_one(seeds: Path, tmp_path: Path) -> None:
     write(seeds / "c.txt", make_seed(body("Charlie is new."), url="https://ex.com/c"))
     summary = run(seeds, data)
     assert counts(summary, "new", "changed", "processed") == (1, 1, 2)
-    texts = lake(data)["paragraphs"]["text"].to_list()
+    texts = lake_content(data)["paragraphs"]["text"].to_list()
     assert any("Alpha second version." in t for t in texts)
     assert not any("Alpha first version." in t for t in texts)
-    articles = lake(data)["articles"]
+    articles = lake_content(data)["articles"]
     assert articles["article_id"].is_unique().all()
     assert articles.height == 4
 
@@ -130,7 +82,9 @@ def test_moved_publication_date_leaves_the_old_partition(seeds: Path, tmp_path: 
     run(seeds, data)
     write(seeds / "a.txt", make_seed(body("Alpha first version.", day="2022-01-11"), url="https://ex.com/a"))
     run(seeds, data)
-    paragraphs = lake(data)["paragraphs"].join(lake(data)["articles"].select("article_id", "url"), on="article_id")
+    paragraphs = lake_content(data)["paragraphs"].join(
+        lake_content(data)["articles"].select("article_id", "url"), on="article_id"
+    )
     days = paragraphs.filter(pl.col("url") == "https://ex.com/a")["publication_date"].unique().to_list()
     assert [d.isoformat() for d in days] == ["2022-01-11"]
 
@@ -142,7 +96,7 @@ def test_latest_crawl_wins_and_the_other_is_superseded(seeds: Path, tmp_path: Pa
     write(seeds / "z_newer_a.txt", newer)
     summary = run(seeds, data)
     assert counts(summary, "new", "superseded") == (1, 1)
-    content = lake(data)
+    content = lake_content(data)
     assert content["articles"].filter(pl.col("url") == "https://ex.com/a")["seed_file"].to_list() == ["z_newer_a.txt"]
     status = dict(content["ledger"].select("seed_file", "status").rows())
     assert (status["a.txt"], status["z_newer_a.txt"]) == ("superseded", "article")
@@ -151,17 +105,17 @@ def test_latest_crawl_wins_and_the_other_is_superseded(seeds: Path, tmp_path: Pa
     write(seeds / "old_a.txt", make_seed(body("Alpha ancient."), url="https://ex.com/a", crawl_ms=1_600_000_000_000))
     later = run(seeds, data)
     assert counts(later, "new", "superseded") == (1, 1)
-    assert not any("ancient" in t for t in lake(data)["paragraphs"]["text"])
+    assert not any("ancient" in t for t in lake_content(data)["paragraphs"]["text"])
 
 
 def test_superseded_seed_takes_over_when_the_winner_changes_url(seeds: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     write(seeds / "a2.txt", make_seed(body("Alpha older copy."), url="https://ex.com/a", crawl_ms=1_600_000_000_000))
     run(seeds, data)
-    assert dict(lake(data)["ledger"].select("seed_file", "status").rows())["a2.txt"] == "superseded"
+    assert dict(lake_content(data)["ledger"].select("seed_file", "status").rows())["a2.txt"] == "superseded"
     write(seeds / "a.txt", make_seed(body("Alpha moved away."), url="https://ex.com/a-moved"))
     run(seeds, data)
-    articles = lake(data)["articles"]
+    articles = lake_content(data)["articles"]
     assert dict(articles.select("url", "seed_file").rows())["https://ex.com/a"] == "a2.txt"
     assert dict(articles.select("url", "seed_file").rows())["https://ex.com/a-moved"] == "a.txt"
 
@@ -169,14 +123,14 @@ def test_superseded_seed_takes_over_when_the_winner_changes_url(seeds: Path, tmp
 def test_reject_fixed_then_broken_again(seeds: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     run(seeds, data)
-    assert lake(data)["rejects"]["seed_file"].to_list() == ["empty.txt"]
+    assert lake_content(data)["rejects"]["seed_file"].to_list() == ["empty.txt"]
     write(seeds / "empty.txt", make_seed(body("Now it has text."), url="https://ex.com/e"))
     run(seeds, data)
-    assert lake(data)["rejects"].height == 0
-    assert "empty.txt" in lake(data)["articles"]["seed_file"].to_list()
+    assert lake_content(data)["rejects"].height == 0
+    assert "empty.txt" in lake_content(data)["articles"]["seed_file"].to_list()
     write(seeds / "empty.txt", b"  ")
     run(seeds, data)
-    content = lake(data)
+    content = lake_content(data)
     assert content["rejects"]["seed_file"].to_list() == ["empty.txt"]
     assert "empty.txt" not in content["articles"]["seed_file"].to_list()
     assert content["paragraphs"].filter(pl.col("text").str.contains("Now it has text")).height == 0
@@ -187,10 +141,10 @@ def test_full_and_new_pipeline_version_reprocess_everything(
 ) -> None:
     data = tmp_path / "data"
     run(seeds, data)
-    before = lake(data)
+    before = lake_content(data)
     full = run(seeds, data, full=True)
     assert counts(full, "processed", "new", "changed") == (4, 0, 0)
-    assert_same(lake(data), before)
+    assert_same(lake_content(data), before)
     monkeypatch.setattr(version, "pipeline_version", lambda: "9.9.9+test")
     monkeypatch.setattr("newslake.run.pipeline_version", lambda: "9.9.9+test")
     bumped = run(seeds, data)
@@ -204,7 +158,7 @@ def test_missing_seed_keeps_its_rows_and_is_counted(seeds: Path, tmp_path: Path)
     (seeds / "b.txt").unlink()
     summary = run(seeds, data)
     assert counts(summary, "missing", "processed") == (1, 0)
-    assert "b.txt" in lake(data)["articles"]["seed_file"].to_list()
+    assert "b.txt" in lake_content(data)["articles"]["seed_file"].to_list()
 
 
 def test_incremental_history_equals_one_run_from_scratch(seeds: Path, tmp_path: Path) -> None:
@@ -219,4 +173,4 @@ def test_incremental_history_equals_one_run_from_scratch(seeds: Path, tmp_path: 
     run(seeds, data, batch_size=3)
     scratch = tmp_path / "scratch"
     run(seeds, scratch)
-    assert_same(lake(data), lake(scratch))
+    assert_same(lake_content(data), lake_content(scratch))

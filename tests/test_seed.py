@@ -119,7 +119,7 @@ def test_implausible_crawl_stamp_is_not_a_crawl_time() -> None:
 
 
 _titles = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\\[]"),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp"), blacklist_characters="\\[]"),
     min_size=1,
     max_size=80,
 ).filter(lambda t: t.strip() == t and "  " not in t and t.strip())

@@ -26,6 +26,7 @@ from newslake.core.urls import (
     UrlError,
     host_of,
     parse_srcset,
+    path_extension,
     registrable_domain,
     resolve_href,
     unwrap_proxy,
@@ -382,7 +383,7 @@ def _best_candidate_src(img: HtmlElement, src: str) -> str:
     if not candidates:
         return src
     src_width = next((c.width or 0.0 for c in candidates if unwrap_proxy(c.url) == src), None)
-    extension = urlsplit(src).path.rsplit(".", 1)[-1].lower()
+    extension = path_extension(src)
 
     def size(candidate_width: float | None, density: float | None) -> float:
         return candidate_width if candidate_width is not None else (density or 1.0)
@@ -391,7 +392,7 @@ def _best_candidate_src(img: HtmlElement, src: str) -> str:
         candidates,
         key=lambda c: (
             size(c.width, c.density),
-            urlsplit(c.url).path.rsplit(".", 1)[-1].lower() == extension,
+            path_extension(c.url) == extension,
         ),
     )
     if src_width is not None and (best.width or 0.0) <= src_width:

@@ -5,6 +5,7 @@ depth and size limits (no `huge_tree`).
 """
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +19,8 @@ from newslake.core.model import DateSource
 from newslake.core.selectors import Selector, StringSelector
 from newslake.core.text import normalise_text
 
-_PARSER = lxml.html.HTMLParser(
-    encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
-)
+# lxml parser objects must not be shared between threads (flow tasks run in a thread pool): one per thread.
+_PARSERS = threading.local()
 # C0 control characters (but tab, LF, CR) are invalid in HTML text and make lxml refuse a string.
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)], None)
 
@@ -58,15 +58,36 @@ _META_AUTHOR = ("author", "article:author", "dc.creator", "byl", "sailthru.autho
 _META_LANGUAGE = ("content-language", "language", "dc.language", "og:locale")
 
 
+def _parser() -> lxml.html.HTMLParser:
+    parser: lxml.html.HTMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = lxml.html.HTMLParser(
+            encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
+        )
+        _PARSERS.parser = parser
+    return parser
+
+
 def parse_html(html: str) -> HtmlElement:
-    """Parse a fragment or a whole document into an `<html>` tree. Raises `SeedRejected` (parse stage)."""
+    """Parse a fragment or a whole document into an `<html>` tree. Raises `SeedRejected` (parse stage).
+
+    libxml2 stops building the tree at depth 256 (without `huge_tree`) and drops everything deeper
+    without failing; that would lose text silently, so it is a reject (`too_deep`) instead.
+    """
     cleaned = html.translate(_CONTROL)
     if not cleaned.strip():
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
+    parser = _parser()
     try:
-        return lxml.html.document_fromstring(cleaned.encode("utf-8", "replace"), parser=_PARSER)
+        tree = lxml.html.document_fromstring(cleaned.encode("utf-8", "replace"), parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
+    for error in parser.error_log:
+        if error.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            raise SeedRejected(
+                Stage.PARSE, "too_deep", f"the HTML exceeds the parser's limits ({error.message.strip()})"
+            )
+    return tree
 
 
 def _meta_map(tree: HtmlElement) -> dict[str, str]:

@@ -103,6 +103,8 @@ def decode_seed(data: bytes) -> tuple[str, str]:
                     "undecodable",
                     f"the file starts with a {codec} BOM but is not {codec}: {exc}",
                 ) from exc
+    if _looks_binary(data):
+        raise SeedRejected(Stage.DECODE, "binary", "the file is mostly control bytes: it is not a text page")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -190,6 +192,16 @@ def split_header(text: str) -> tuple[datetime | None, str, str, str]:
         index += 1
     html = "\n".join(lines[index:]) if index < len(lines) else ""
     return crawled_at, title, url, html
+
+
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def _looks_binary(data: bytes) -> bool:
+    """More than 2% C0 control bytes: an image or an archive, not a page in any ASCII-compatible encoding
+    (text has next to none; a stray NUL in a page is fine and is dropped at parsing)."""
+    sample = data[:65536]
+    return len(sample) - len(sample.translate(None, _CONTROL_BYTES)) > 0.02 * len(sample)
 
 
 def parse_seed(data: bytes) -> Seed:

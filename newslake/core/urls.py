@@ -83,7 +83,21 @@ def resolve_href(href: str, base: str) -> str:
     href = href.strip()
     if not href:
         raise UrlError("empty href")
-    return normalise_http_url(urljoin(base, href), keep_fragment=True)
+    try:
+        joined = urljoin(base, href)
+    except ValueError as exc:  # "Invalid IPv6 URL" and the like
+        raise UrlError(f"unparseable URL {href[:200]!r}: {exc}") from exc
+    return normalise_http_url(joined, keep_fragment=True)
+
+
+def path_extension(url: str) -> str:
+    """The lower-cased extension of a URL's path (`jpg`), or "" (also for an unparseable URL)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return ""
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
 def unwrap_proxy(url: str) -> str:
@@ -92,7 +106,10 @@ def unwrap_proxy(url: str) -> str:
     Only a parameter whose value is itself a URL or host/path is taken, so ordinary query strings
     (`?url=` meaning something else) are left alone.
     """
-    query = urlsplit(url).query
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return url  # not parseable as a URL: nothing to unwrap, resolving it later rejects it
     if not query:
         return url
     params = dict(parse_qsl(query, keep_blank_values=False))
