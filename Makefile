@@ -25,7 +25,7 @@ $(VENV_STAMP): pyproject.toml uv.lock
 	@touch $@
 
 run: $(VENV_STAMP)
-	$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)" \
+	@$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)" \
 		--max-seed-bytes "$(MAX_SEED_BYTES)" $(if $(filter-out 0,$(FULL)),--full)
 
 test: $(VENV_STAMP)
