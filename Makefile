@@ -2,6 +2,7 @@
 SEEDS ?= seeds
 DATA ?= data
 FULL ?=
+RUNNER ?= process
 MAX_SEED_BYTES ?= 10485760
 PYTEST_ARGS ?=
 
@@ -14,7 +15,10 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: run test lint query clean env docs
+CRON ?= */15 * * * *
+PREFECT_PORT ?= 4200
+
+.PHONY: run test lint query clean env docs server serve
 
 env: $(VENV_STAMP)
 
@@ -26,7 +30,7 @@ $(VENV_STAMP): pyproject.toml uv.lock
 
 run: $(VENV_STAMP)
 	@$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)" \
-		--max-seed-bytes "$(MAX_SEED_BYTES)" $(if $(filter-out 0,$(FULL)),--full)
+		--max-seed-bytes "$(MAX_SEED_BYTES)" --runner "$(RUNNER)" $(if $(filter-out 0,$(FULL)),--full)
 
 test: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
@@ -35,6 +39,14 @@ lint: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync mypy
+
+# A local Prefect server (SQLite under PREFECT_HOME, UI at http://127.0.0.1:4200), in the foreground.
+server: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+# Serve `ingest` with a cron schedule against PREFECT_API_URL, or the local server (started if needed).
+serve: $(VENV_STAMP)
+	@$(UV) run --frozen --no-sync python -m flows.serve --seeds "$(SEEDS)" --data "$(DATA)" --cron "$(CRON)"
 
 query: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync python -m newslake.query --data "$(DATA)"

@@ -6,15 +6,17 @@ tasks, logs go to the run's logger. Run it with `make run` or
 """
 
 import argparse
+import os
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, BatchOutput, SeedTask, process_batch
 from newslake.discover import SeedsError, discover_seeds
 from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock, write_table
@@ -25,7 +27,7 @@ from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 @task(name="extract-batch", cache_policy=NO_CACHE)
 def extract_batch(seeds_root: str, tasks: list[SeedTask], run_id: str, max_bytes: int) -> BatchOutput:
     """Read, extract and validate one batch of seeds (CPU work: never retried, it would fail the same way)."""
-    output = process_batch(Path(seeds_root), tasks, run_id, max_bytes)
+    output = process_batch(seeds_root, tasks, run_id, max_bytes)
     status = output.outcomes["status"].value_counts().sort("status").rows()
     get_run_logger().info("batch of %d seeds: %s", len(tasks), ", ".join(f"{n} {s}" for s, n in status))
     return output
@@ -34,7 +36,7 @@ def extract_batch(seeds_root: str, tasks: list[SeedTask], run_id: str, max_bytes
 @task(name="write-table", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def write_lake_table(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
     """Merge one table into the lake (I/O: retried; a retry is safe, each file swap is atomic)."""
-    return write_table(Path(data), table, frame, keys, days)
+    return write_table(data, table, frame, keys, days)
 
 
 def map_as_tasks(seeds: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[BatchOutput]:
@@ -42,7 +44,7 @@ def map_as_tasks(seeds: str, groups: list[list[SeedTask]], run_id: str, max_byte
     return [future.result() for future in futures]
 
 
-@flow(name="ingest")
+@flow(name="ingest", task_runner=make_task_runner("process"))
 def ingest(
     seeds: str = "seeds",
     data: str = "data",
@@ -52,9 +54,42 @@ def ingest(
     wait_lock_seconds: float = 0.0,
 ) -> RunSummary:
     """Bring the Parquet lake under `data` up to date with the seeds under `seeds`."""
-    options = RunOptions(seeds, data, full, batch_size, max_seed_bytes, wait_lock_seconds)
+    options = RunOptions(seeds, data, full, batch_size, max_seed_bytes, wait_lock_seconds, parallelism=cores())
     run_id = str(flow_run.get_id() or f"local-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
-    return ingest_run(options, run_id, map_batches=map_as_tasks, write=write_lake_table, log=get_run_logger())
+    logger = get_run_logger()
+    runner = ingest_task_runner()
+    if runner is not None:
+        logger.info("task runner: %s", describe(runner))
+    return ingest_run(options, run_id, map_batches=map_as_tasks, write=write_lake_table, log=logger)
+
+
+def ingest_task_runner() -> Any:
+    """The task runner of the running flow (for the log)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return context.task_runner if context is not None else None
+
+
+def with_runner(kind: str) -> Any:
+    """The `ingest` flow on another task runner (`process`, `thread` or `dask`)."""
+    return ingest.with_options(task_runner=make_task_runner(kind))
+
+
+def share_api_server() -> None:
+    """Give the flow and its worker processes one Prefect API.
+
+    Process-pool and Dask workers are fresh interpreters: without `PREFECT_API_URL` each would start its own
+    temporary server (about 10 s apiece). When no API is configured, start the temporary server here and
+    export its URL; it stops when this process exits.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from prefect.server.api.server import SubprocessASGIServer  # only needed without a configured API
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--max-seed-bytes", type=int, default=DEFAULT_MAX_SEED_BYTES)
     parser.add_argument("--wait-lock", type=float, default=0.0, help="seconds to wait for another run's lock")
+    parser.add_argument("--runner", default="process", choices=RUNNERS, help="where batch tasks run")
     args = parser.parse_args(argv)
     # The causes a user can fix are checked before Prefect starts, so they get one line, no traceback.
     try:
-        discover_seeds(Path(args.seeds))
-        check_writable(Path(args.data))
-        with lake_lock(Path(args.data), args.wait_lock):
+        discover_seeds(args.seeds)
+        check_writable(args.data)
+        with lake_lock(args.data, args.wait_lock):
             pass
     except LakeLocked as exc:
         print(f"ingest: {exc}", file=sys.stderr)
@@ -78,7 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     except (SeedsError, LakeError) as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return 2
-    ingest(args.seeds, args.data, args.full, args.batch_size, args.max_seed_bytes, args.wait_lock)
+    try:
+        flow_to_run = with_runner(args.runner)
+    except RunnerError as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return 2
+    share_api_server()
+    flow_to_run(args.seeds, args.data, args.full, args.batch_size, args.max_seed_bytes, args.wait_lock)
     return 0
 
 

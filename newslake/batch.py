@@ -15,10 +15,12 @@ from typing import Any
 import polars as pl
 
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
+from newslake.storage import Store, open_store
 from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
 from schemas.validate import validate_batch, validate_rejects
 
 DEFAULT_MAX_SEED_BYTES = 10 * 1024 * 1024
+Location = Store | Path | str
 # A batch's per-seed outcomes; `status` is article, rejected, superseded or unchanged.
 OUTCOME_SCHEMA = pl.Schema(
     [
@@ -38,6 +40,7 @@ class SeedTask:
     """One seed for a batch to process, with what the ledger knows of it."""
 
     seed_file: str
+    size: int | None = None  # from the listing: a seed over the limit is rejected without being read
     ledger_sha: str | None = None  # content hash at its last processing; None for a new seed
     force: bool = False  # process even when the hash is unchanged (FULL=1, new pipeline version, recovery)
 
@@ -68,25 +71,29 @@ class Extracted:
 Result = Extracted | Rejected | Unchanged
 
 
-def _read(path: Path, max_bytes: int) -> bytes:
+def _too_large(size: int, max_bytes: int) -> SeedRejected:
+    return SeedRejected(Stage.READ, "too_large", f"the seed is {size} bytes, over the limit of {max_bytes} bytes")
+
+
+def _read(store: Store, task: SeedTask, max_bytes: int) -> bytes:
+    if task.size is not None and task.size > max_bytes:
+        raise _too_large(task.size, max_bytes)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SeedRejected(
-                Stage.READ, "too_large", f"the seed is {size} bytes, over the limit of {max_bytes} bytes"
-            )
-        return path.read_bytes()
+        data = store.read_bytes(task.seed_file)
     except OSError as exc:
         raise SeedRejected(Stage.READ, "unreadable", f"the seed file could not be read: {exc}") from exc
+    if len(data) > max_bytes:  # it grew since it was listed
+        raise _too_large(len(data), max_bytes)
+    return data
 
 
-def process_seed(seeds_root: Path, task: SeedTask, max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> Result:
+def process_seed(seeds: Location, task: SeedTask, max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> Result:
     """Read and extract one seed: an article, a reject, or unchanged content; never an exception."""
     seed_file = task.seed_file
     sha: str | None = None
     crawled_at: datetime | None = None
     try:
-        data = _read(seeds_root / seed_file, max_bytes)
+        data = _read(open_store(seeds), task, max_bytes)
         sha = hashlib.sha256(data).hexdigest()
         if sha == task.ledger_sha and not task.force:
             return Unchanged(seed_file, sha)
@@ -290,8 +297,9 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
 
 
 def process_batch(
-    seeds_root: Path, tasks: list[SeedTask], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
+    seeds: Location, tasks: list[SeedTask], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
 ) -> BatchOutput:
-    """Read, extract and validate a batch of seeds (paths relative to `seeds_root`)."""
-    results = [process_seed(seeds_root, task, max_bytes) for task in tasks]
+    """Read, extract and validate a batch of seeds (keys relative to SEEDS)."""
+    store = open_store(seeds)
+    results = [process_seed(store, task, max_bytes) for task in tasks]
     return build_tables(results, run_id, datetime.now(UTC))

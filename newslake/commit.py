@@ -5,19 +5,19 @@ Order of a commit (see `newslake.lake`): journal -> data partitions -> ledger ->
 
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
 from newslake.lake import Journal, WriteStats, clear_journal, reconcile_partition, write_journal, write_state
 from newslake.ledger import Resolution, partition_claims
+from newslake.storage import Store
 from schemas.tables import STATE_TABLES, TABLES
 
 # (table, rows, purge keys, purge days) -> stats
 TableWrite = Callable[[str, pl.DataFrame, list[str], list[date]], WriteStats]
 
 
-def recover(root: Path, journal: Journal, ledger: pl.DataFrame) -> int:
+def recover(root: Store, journal: Journal, ledger: pl.DataFrame) -> int:
     """Make every partition a killed run touched hold exactly what the ledger claims; return how many changed.
 
     The seeds that run was processing are processed again by this one (`Plan` gets them as forced), so
@@ -38,7 +38,7 @@ def validate_state(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def commit(
-    root: Path, resolution: Resolution, run_id: str, previous: Journal | None, write: TableWrite
+    root: Store, resolution: Resolution, run_id: str, previous: Journal | None, write: TableWrite
 ) -> list[WriteStats]:
     """Write a resolved run: journal, data tables (through `write`, e.g. a retried task), ledger, journal off."""
     stats: list[WriteStats] = []

@@ -1,8 +1,11 @@
-"""Finding the seed files under SEEDS, with the size and mtime that let a rerun skip unchanged ones."""
+"""Finding the seed files under SEEDS (a directory or an object-store prefix), with the size and mtime that
+let a rerun skip unchanged ones."""
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from newslake.storage import LocalStore, Store, open_store
 
 T = TypeVar("T")
 
@@ -18,25 +21,24 @@ class SeedStat:
     mtime_ns: int
 
 
-def discover_seeds(root: Path) -> list[SeedStat]:
-    """Every regular, non-hidden file under `root`, sorted by path.
+def discover_seeds(location: Store | Path | str) -> list[SeedStat]:
+    """Every non-hidden file under SEEDS, sorted by path.
 
     Files are not filtered by name: a stray non-seed file becomes a reject with a reason rather than being
     passed over without a record.
     """
-    if not root.is_dir():
-        raise SeedsError(f"SEEDS directory {root} does not exist or is not a directory")
-    found: list[SeedStat] = []
+    store = open_store(location)
+    if isinstance(store, LocalStore) and not store.root.is_dir():
+        raise SeedsError(f"SEEDS directory {store.root} does not exist or is not a directory")
     try:
-        for path in root.rglob("*"):
-            relative = path.relative_to(root)
-            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-                continue
-            stat = path.stat()
-            found.append(SeedStat(relative.as_posix(), stat.st_size, stat.st_mtime_ns))
+        files = store.list_files()
     except OSError as exc:
-        raise SeedsError(f"cannot list SEEDS directory {root}: {exc.strerror or exc}") from exc
-    return sorted(found, key=lambda s: s.seed_file)
+        raise SeedsError(f"cannot list SEEDS {store.uri}: {exc.strerror or exc}") from exc
+    return [
+        SeedStat(info.key, info.size, info.mtime_ns)
+        for info in files
+        if not any(part.startswith(".") for part in info.key.split("/"))
+    ]
 
 
 def batches(items: list[T], size: int) -> list[list[T]]:

@@ -3,11 +3,11 @@
     DATA/<table>/publication_date=YYYY-MM-DD/part-0.parquet     data tables (zstd; the key only in the path)
     DATA/ledger/part-0.parquet, DATA/runs/part-0.parquet        the run's own record (not partitioned)
     DATA/_journal.json                                          present only while a run writes
-    DATA/.lock                                                  held (flock) by the run writing DATA
+    DATA/.lock                                                  held by the run writing DATA
 
-Every file is replaced atomically: the new content is written to a temporary file in the same directory,
-flushed to disk, then renamed over the old one, so a reader (or a run killed at any instant) sees the old
-file or the new one, never half of one.
+DATA is a local directory or an object-store URI (`newslake.storage`). Every file is replaced atomically
+(local: temporary file, fsync, rename; object store: one PUT), so a reader, or a run killed at any
+instant, sees the old file or the new one, never half of one.
 
 A run commits in this order: journal (what it is about to touch) -> data partitions -> ledger -> journal
 removed. The ledger is written last, so it never claims what the data files do not hold; a run killed
@@ -16,12 +16,8 @@ before that leaves a journal, and the next run reconciles the partitions it name
 """
 
 import contextlib
-import fcntl
 import json
-import os
 import re
-import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,10 +25,11 @@ from pathlib import Path
 
 import polars as pl
 
+from newslake.storage import Locked, Store, StoreError, open_store, read_parquet, write_parquet
 from schemas.tables import PARTITION_KEY, TABLES, file_schema, polars_schema
 
 PART_FILE = "part-0.parquet"
-_TMP_SUFFIX = ".tmp"
+JOURNAL_FILE = "_journal.json"
 _PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(\d{{4}}-\d{{2}}-\d{{2}})$")
 # The rows a new write replaces: an article's rows are replaced as a whole, a reject by its seed file.
 REPLACE_KEY = dict.fromkeys(TABLES, "article_id") | {"rejects": "seed_file"}
@@ -46,13 +43,11 @@ SORT_KEY = {
     "rejects": ["seed_file"],
 }
 
-
-JOURNAL_FILE = "_journal.json"
-LOCK_FILE = ".lock"
+Location = Store | Path | str
 
 
 class LakeError(OSError):
-    """The lake directory cannot be written."""
+    """The lake cannot be read or written as its layout says."""
 
 
 class LakeLocked(LakeError):
@@ -66,50 +61,41 @@ class WriteStats:
     rows_written: int
 
 
+def partition_key(table: str, day: date) -> str:
+    """The key of one partition's file. `day` is a validated date, so no value can escape the lake."""
+    return f"{table}/{PARTITION_KEY}={day.isoformat()}/{PART_FILE}"
+
+
 def partition_dir(root: Path, table: str, day: date) -> Path:
-    """The directory of one partition. `day` is a validated date, so no value can escape the lake."""
-    return root / table / f"{PARTITION_KEY}={day.isoformat()}"
+    """The directory of one partition of a local lake."""
+    return root / partition_key(table, day).rsplit("/", 1)[0]
 
 
-def partitions(root: Path, table: str) -> Iterator[tuple[date, Path]]:
+def partitions(location: Location, table: str) -> Iterator[date]:
     """Existing partitions of a table, oldest first."""
-    table_dir = root / table
-    if not table_dir.is_dir():
-        return
-    for entry in sorted(table_dir.iterdir()):
-        match = _PARTITION_DIR.match(entry.name)
-        if match and (entry / PART_FILE).is_file():
-            yield date.fromisoformat(match.group(1)), entry / PART_FILE
+    store = open_store(location)
+    for name in store.subdirs(table):
+        match = _PARTITION_DIR.match(name)
+        if match:
+            yield date.fromisoformat(match.group(1))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def read_partition(store: Store, table: str, day: date) -> pl.DataFrame:
+    key = partition_key(table, day)
+    return read_parquet(store, key, file_schema(table)) if store.exists(key) else file_schema(table).to_frame()
 
 
 def replace_file(frame: pl.DataFrame, target: Path) -> None:
-    """Write `frame` to `target` atomically: temp file in the same directory, fsync, rename, fsync dir."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
-    try:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
-
-
-def read_partition(path: Path, table: str) -> pl.DataFrame:
-    return pl.read_parquet(path, schema=file_schema(table)) if path.is_file() else file_schema(table).to_frame()
+    """Write `frame` to a local `target` atomically (temp file in the same directory, fsync, rename)."""
+    write_parquet(open_store(target.parent), target.name, frame)
 
 
 def write_table(
-    root: Path, table: str, frame: pl.DataFrame, purge_keys: Iterable[str] = (), purge_days: Iterable[date] = ()
+    location: Location,
+    table: str,
+    frame: pl.DataFrame,
+    purge_keys: Iterable[str] = (),
+    purge_days: Iterable[date] = (),
 ) -> WriteStats:
     """Merge `frame` into the table's partitions: rows with its keys, or with `purge_keys`, go; its rows come in.
 
@@ -117,6 +103,7 @@ def write_table(
     keys' earlier rows are: an article whose date moved, a seed no longer rejected). Only those partitions
     are rewritten; one left without rows loses its file.
     """
+    store = open_store(location)
     schema = file_schema(table)
     key = REPLACE_KEY[table]
     by_day: dict[date, pl.DataFrame] = {}
@@ -127,55 +114,55 @@ def write_table(
     replaced = pl.concat([frame[key], pl.Series(key, list(purge_keys), dtype=pl.String)]).unique().implode()
     days = set(by_day) | set(purge_days)
     for day in sorted(days):
-        target = partition_dir(root, table, day) / PART_FILE
-        kept = read_partition(target, table).filter(~pl.col(key).is_in(replaced))
-        _replace_or_remove(pl.concat([kept, by_day.get(day, schema.to_frame())], how="vertical"), table, target)
+        kept = read_partition(store, table, day).filter(~pl.col(key).is_in(replaced))
+        _replace_or_remove(store, table, day, pl.concat([kept, by_day.get(day, schema.to_frame())]))
     return WriteStats(table, len(days), frame.height)
 
 
-def _replace_or_remove(frame: pl.DataFrame, table: str, target: Path) -> None:
+def _replace_or_remove(store: Store, table: str, day: date, frame: pl.DataFrame) -> None:
+    key = partition_key(table, day)
     if frame.height:
-        replace_file(frame.sort(SORT_KEY[table], maintain_order=True), target)
-    elif target.exists():
-        target.unlink()
-        _fsync_dir(target.parent)
+        write_parquet(store, key, frame.sort(SORT_KEY[table], maintain_order=True))
+    else:
+        store.delete(key)
 
 
-def reconcile_partition(root: Path, table: str, day: date, keep: pl.Series) -> bool:
+def reconcile_partition(location: Location, table: str, day: date, keep: pl.Series) -> bool:
     """Keep only the rows whose key is in `keep` (what the ledger claims for this partition).
 
     Used after a killed run: removes rows that run wrote but never recorded. Returns whether it changed.
     """
-    target = partition_dir(root, table, day) / PART_FILE
-    if not target.is_file():
+    store = open_store(location)
+    if not store.exists(partition_key(table, day)):
         return False
-    current = read_partition(target, table)
+    current = read_partition(store, table, day)
     kept = current.filter(pl.col(REPLACE_KEY[table]).is_in(keep.implode()))
     if kept.height == current.height:
         return False
-    _replace_or_remove(kept, table, target)
+    _replace_or_remove(store, table, day, kept)
     return True
 
 
 # --- the run's own record ---------------------------------------------------------------------------------
-def state_path(root: Path, table: str) -> Path:
-    return root / table / PART_FILE
+def state_key(table: str) -> str:
+    return f"{table}/{PART_FILE}"
 
 
-def read_state(root: Path, table: str) -> pl.DataFrame:
+def read_state(location: Location, table: str) -> pl.DataFrame:
     """The ledger or runs table, empty (with its schema) before the first run."""
-    path = state_path(root, table)
+    store = open_store(location)
     schema = polars_schema(table)
-    return pl.read_parquet(path, schema=schema) if path.is_file() else schema.to_frame()
+    key = state_key(table)
+    return read_parquet(store, key, schema) if store.exists(key) else schema.to_frame()
 
 
-def write_state(root: Path, table: str, frame: pl.DataFrame) -> None:
-    replace_file(frame.select(list(polars_schema(table))), state_path(root, table))
+def write_state(location: Location, table: str, frame: pl.DataFrame) -> None:
+    write_parquet(open_store(location), state_key(table), frame.select(list(polars_schema(table))))
 
 
 @dataclass(frozen=True)
 class Journal:
-    """What a run is about to touch; on disk only between its first data write and its ledger write."""
+    """What a run is about to touch; in DATA only between its first data write and its ledger write."""
 
     run_id: str
     seed_files: list[str]
@@ -192,75 +179,40 @@ class Journal:
         return cls(str(raw["run_id"]), [str(f) for f in raw["seed_files"]], days)
 
 
-def write_journal(root: Path, journal: Journal) -> None:
-    _atomic_text(root / JOURNAL_FILE, journal.to_json())
+def write_journal(location: Location, journal: Journal) -> None:
+    open_store(location).write_atomic(JOURNAL_FILE, journal.to_json().encode())
 
 
-def read_journal(root: Path) -> Journal | None:
+def read_journal(location: Location) -> Journal | None:
     """The journal a killed run left, or None. An unreadable one is an error: it must not be ignored."""
-    path = root / JOURNAL_FILE
-    if not path.is_file():
+    store = open_store(location)
+    if not store.exists(JOURNAL_FILE):
         return None
     try:
-        return Journal.from_json(path.read_text(encoding="utf-8"))
+        return Journal.from_json(store.read_bytes(JOURNAL_FILE).decode("utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
-        raise LakeError(f"the run journal {path} is unreadable ({exc}); remove it after checking DATA") from exc
+        raise LakeError(
+            f"the run journal {store.uri}/{JOURNAL_FILE} is unreadable ({exc}); remove it after checking DATA"
+        ) from exc
 
 
-def clear_journal(root: Path) -> None:
-    (root / JOURNAL_FILE).unlink(missing_ok=True)
-    _fsync_dir(root)
-
-
-def _atomic_text(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+def clear_journal(location: Location) -> None:
+    open_store(location).delete(JOURNAL_FILE)
 
 
 @contextlib.contextmanager
-def lake_lock(root: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold DATA's lock for a run; wait up to `wait_seconds` for another run, then raise `LakeLocked`.
-
-    flock is released by the kernel when the holder dies, so a killed run never leaves the lake locked.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / LOCK_FILE
-    with path.open("a+", encoding="utf-8") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
-                    raise LakeLocked(f"another ingest run is writing {root} ({holder}); try again later") from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
-        handle.flush()
-        try:
+def lake_lock(location: Location, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold DATA's lock for a run; wait up to `wait_seconds` for another run, then raise `LakeLocked`."""
+    try:
+        with open_store(location).lock(wait_seconds):
             yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    except Locked as exc:
+        raise LakeLocked(str(exc)) from None
 
 
-def check_writable(root: Path) -> None:
+def check_writable(location: Location) -> None:
     """Fail early, with one clear sentence, when DATA cannot be created or written."""
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".write-probe-{uuid.uuid4().hex}{_TMP_SUFFIX}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise LakeError(f"cannot write to DATA directory {root}: {exc.strerror or exc}") from exc
+        open_store(location).check_writable()
+    except StoreError as exc:
+        raise LakeError(f"DATA: {exc}") from exc

@@ -48,19 +48,20 @@ def plan_run(
     for stat in listing:
         row = known.get(stat.seed_file)
         if row is None:
-            tasks.append(SeedTask(stat.seed_file))
+            tasks.append(SeedTask(stat.seed_file, stat.size))
             new.add(stat.seed_file)
         elif full or row["pipeline_version"] != version or stat.seed_file in forced_set:
-            tasks.append(SeedTask(stat.seed_file, row["seed_sha256"], force=True))
+            tasks.append(SeedTask(stat.seed_file, stat.size, row["seed_sha256"], force=True))
         elif (row["size"], row["mtime_ns"]) != (stat.size, stat.mtime_ns):
-            tasks.append(SeedTask(stat.seed_file, row["seed_sha256"]))
+            tasks.append(SeedTask(stat.seed_file, stat.size, row["seed_sha256"]))
     # A seed superseded by an article whose winning seed is read again may have to take its place (the
     # winner's URL may have changed), so it is read again too.
     reread_ids = {known[t.seed_file]["article_id"] for t in tasks if t.seed_file in known}
     tasked = {t.seed_file for t in tasks}
     present = {stat.seed_file for stat in listing}
+    sizes = {stat.seed_file: stat.size for stat in listing}
     tasks += [
-        SeedTask(row["seed_file"], row["seed_sha256"], force=True)
+        SeedTask(row["seed_file"], sizes.get(row["seed_file"]), row["seed_sha256"], force=True)
         for row in known.values()
         if row["status"] == "superseded"
         and row["article_id"] in reread_ids

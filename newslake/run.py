@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import polars as pl
 
@@ -19,6 +18,7 @@ from newslake.commit import commit, recover, validate_state
 from newslake.discover import batches, discover_seeds
 from newslake.lake import WriteStats, check_writable, lake_lock, read_journal, read_state, write_state, write_table
 from newslake.ledger import plan_run, resolve, run_row, upsert_run
+from newslake.storage import Store, open_store
 from newslake.version import pipeline_version
 from schemas.tables import TABLES
 
@@ -38,6 +38,8 @@ class RunOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     max_seed_bytes: int = DEFAULT_MAX_SEED_BYTES
     wait_lock_seconds: float = 0.0
+    # Split into at least this many batches (the workers that can run them), batch_size permitting.
+    parallelism: int = 1
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,11 @@ class RunSummary:
 
 def map_in_process(seeds: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[BatchOutput]:
     """The plain mapper: every batch in this process, one after another."""
-    return [process_batch(Path(seeds), group, run_id, max_bytes) for group in groups]
+    return [process_batch(seeds, group, run_id, max_bytes) for group in groups]
 
 
 def write_directly(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
-    return write_table(Path(data), table, frame, keys, days)
+    return write_table(data, table, frame, keys, days)
 
 
 def ingest_run(
@@ -79,7 +81,7 @@ def ingest_run(
     log = log or logging.getLogger(__name__)
     started, clock = datetime.now(UTC), time.perf_counter()
     version = pipeline_version()
-    root = Path(options.data)
+    root = open_store(options.data)
     check_writable(root)
     with lake_lock(root, options.wait_lock_seconds):
         ledger = read_state(root, "ledger")
@@ -94,11 +96,12 @@ def ingest_run(
             )
         _record_run(root, run_row(run_id, started, version, options.full))
         try:
-            listing = discover_seeds(Path(options.seeds))
+            listing = discover_seeds(options.seeds)
             forced = previous.seed_files if previous else ()
             plan = plan_run(listing, ledger, version, full=options.full, forced=forced)
             log.info("%d seeds under %s, %d to read", len(plan.stats), options.seeds, len(plan.tasks))
-            groups = batches(plan.tasks, options.batch_size)
+            per_worker = -(-len(plan.tasks) // max(1, options.parallelism))
+            groups = batches(plan.tasks, max(1, min(options.batch_size, per_worker)))
             outputs = list(map_batches(options.seeds, groups, run_id, options.max_seed_bytes))
             resolution = resolve(plan, ledger, outputs, run_id, version)
             stats = commit(root, resolution, run_id, previous, lambda t, f, k, d: write(options.data, t, f, k, d))
@@ -118,5 +121,5 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _record_run(root: Path, row: dict[str, object]) -> None:
+def _record_run(root: Store, row: dict[str, object]) -> None:
     write_state(root, "runs", validate_state("runs", upsert_run(read_state(root, "runs"), row)))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
@@ -21,8 +22,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", autouse=True)
 def harness() -> Iterator[None]:
+    """The flow under Prefect's test harness; its worker processes are pointed at the same API (else each
+    spawned worker would start a temporary server of its own)."""
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        api = PREFECT_API_URL.value()
+        previous = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = str(api)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = previous
 
 
 def read_lake(data: Path) -> dict[str, pl.DataFrame]:

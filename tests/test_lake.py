@@ -78,11 +78,11 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatc
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "kept", DAY1)]))
     target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
 
-    def boom(self: pl.DataFrame, path: Path, **kwargs: Any) -> None:
-        Path(path).write_bytes(b"PAR1 torn")
+    def disk_full(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
+    # The new bytes are in the temporary file when flushing them to disk fails.
+    monkeypatch.setattr("newslake.storage.os.fsync", disk_full)
     with pytest.raises(OSError, match="disk full"):
         replace_file(paragraphs([(A, 0, "lost", DAY1)]).drop("publication_date"), target)
     monkeypatch.undo()

@@ -1,0 +1,270 @@
+"""Where DATA and SEEDS live: a local directory or an object store (`s3://bucket/prefix`), one interface.
+
+`LocalStore` replaces a file atomically by writing a temporary file in the same directory, fsyncing and
+renaming it over the old one, and locks with flock. `ArrowStore` goes through pyarrow's filesystems (S3 with
+the standard AWS variables, `AWS_ENDPOINT_URL` for S3-compatible stores): an object is replaced by one PUT,
+which readers see whole or not at all, and the lock is a lease object created with a conditional PUT.
+"""
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+_TMP_SUFFIX = ".tmp"
+LOCK_NAME = ".lock"
+# How long an object-store lock outlives a run that died without releasing it.
+LOCK_LEASE_SECONDS = float(os.environ.get("NEWSLAKE_LOCK_LEASE_SECONDS", "21600"))
+_LOCK_TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+
+
+class StoreError(OSError):
+    """A store that cannot be opened, read or written."""
+
+
+class Locked(StoreError):
+    """Another run holds the store's lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    key: str  # relative to the store's root, with forward slashes
+    size: int
+    mtime_ns: int
+
+
+class Store(Protocol):
+    uri: str
+
+    def exists(self, key: str) -> bool: ...
+    def read_bytes(self, key: str) -> bytes: ...
+    def write_atomic(self, key: str, data: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def list_files(self, prefix: str = "") -> list[FileInfo]: ...
+    def subdirs(self, prefix: str) -> list[str]: ...
+    def check_writable(self) -> None: ...
+    def lock(self, wait_seconds: float) -> contextlib.AbstractContextManager[None]: ...
+
+
+def open_store(location: "str | Path | Store") -> Store:
+    """A store for a local path, a `file://` URI or an object-store URI such as `s3://bucket/prefix`."""
+    if isinstance(location, LocalStore | ArrowStore):
+        return location
+    text = str(location)
+    if "://" in text and not text.startswith("file://"):
+        return ArrowStore(text)
+    return LocalStore(Path(text.removeprefix("file://")))
+
+
+def read_parquet(store: Store, key: str, schema: pl.Schema) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(store.read_bytes(key)), schema=schema)
+
+
+def write_parquet(store: Store, key: str, frame: pl.DataFrame) -> None:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    store.write_atomic(key, buffer.getvalue())
+
+
+def _holder() -> str:
+    return f"pid {os.getpid()} on {os.uname().nodename} since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+class LocalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.uri = str(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
+        try:
+            with tmp.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.exists():
+            path.unlink()
+            _fsync_dir(path.parent)
+
+    def list_files(self, prefix: str = "") -> list[FileInfo]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return []
+        out = []
+        for path in base.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                out.append(FileInfo(path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime_ns))
+        return sorted(out, key=lambda f: f.key)
+
+    def subdirs(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def check_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-probe-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot write to {self.root}: {exc.strerror or exc}") from exc
+
+    @contextlib.contextmanager
+    def lock(self, wait_seconds: float) -> Iterator[None]:
+        """flock on ROOT/.lock: the kernel releases it when the holder dies, so a killed run never blocks."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK_NAME).open("a+", encoding="utf-8") as handle:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "unknown"
+                        raise Locked(f"another ingest run is writing {self.root} ({holder}); try again later") from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(_holder())
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ArrowStore:
+    """An object store through pyarrow.fs (S3, GCS, ...); keys are object names under the URI's prefix."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri.rstrip("/")
+        try:
+            self.fs, self.base = pafs.FileSystem.from_uri(self.uri)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise StoreError(f"cannot open {uri}: {exc}") from exc
+
+    def _path(self, key: str) -> str:
+        return f"{self.base}/{key}" if key else self.base
+
+    def exists(self, key: str) -> bool:
+        return self.fs.get_file_info(self._path(key)).type == pafs.FileType.File
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.fs.open_input_stream(self._path(key)) as stream:
+            return bytes(stream.read())
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        # One PUT: the object appears (or is replaced) whole when the stream closes.
+        with self.fs.open_output_stream(self._path(key)) as stream:
+            stream.write(data)
+
+    def delete(self, key: str) -> None:
+        if self.exists(key):
+            self.fs.delete_file(self._path(key))
+
+    def list_files(self, prefix: str = "") -> list[FileInfo]:
+        selector = pafs.FileSelector(self._path(prefix), recursive=True, allow_not_found=True)
+        out = []
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.File:
+                key = info.path[len(self.base) :].lstrip("/")
+                out.append(FileInfo(key, int(info.size or 0), int(info.mtime_ns or 0)))
+        return sorted(out, key=lambda f: f.key)
+
+    def subdirs(self, prefix: str) -> list[str]:
+        selector = pafs.FileSelector(self._path(prefix), recursive=False, allow_not_found=True)
+        return sorted(i.base_name for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.Directory)
+
+    def check_writable(self) -> None:
+        key = f".write-probe-{uuid.uuid4().hex}"
+        try:
+            self.write_atomic(key, b"")
+            self.delete(key)
+        except OSError as exc:
+            raise StoreError(f"cannot write to {self.uri}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def lock(self, wait_seconds: float) -> Iterator[None]:
+        """A lease object created with a conditional PUT (If-None-Match), so two runs cannot both create it.
+
+        A run that dies leaves the object; it is taken over once its lease has expired.
+        """
+        client, bucket, key = self._s3_client(), *self._bucket_key(LOCK_NAME)
+        token = uuid.uuid4().hex
+        body = json.dumps({"holder": _holder(), "token": token, "expires": time.time() + LOCK_LEASE_SECONDS})
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
+                break
+            except client.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in {
+                    "PreconditionFailed",
+                    "ConditionalRequestConflict",
+                }:
+                    raise StoreError(f"cannot take the lock {self.uri}/{LOCK_NAME}: {exc}") from exc
+                current = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read() or b"{}")
+                if float(current.get("expires", 0)) < time.time():
+                    client.delete_object(Bucket=bucket, Key=key)  # the lease of a dead run ran out
+                    continue
+                if time.monotonic() >= deadline:
+                    holder = current.get("holder", "unknown")
+                    raise Locked(f"another ingest run is writing {self.uri} ({holder}); try again later") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(client.exceptions.ClientError):
+                client.delete_object(Bucket=bucket, Key=key)
+
+    def _bucket_key(self, key: str) -> tuple[str, str]:
+        bucket, _, prefix = self._path(key).partition("/")
+        return bucket, prefix
+
+    def _s3_client(self) -> Any:  # boto3 is untyped
+        if not isinstance(self.fs, pafs.S3FileSystem):
+            raise StoreError(f"locking is implemented for S3 only, not for {self.uri}")
+        import boto3  # only object-store runs need it
+
+        return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
