@@ -18,7 +18,9 @@ export DO_NOT_TRACK ?= 1
 CRON ?= */15 * * * *
 PREFECT_PORT ?= 4200
 
-.PHONY: run test lint query clean env docs server serve
+N ?= 1500
+
+.PHONY: run test lint query clean env docs server serve bench
 
 env: $(VENV_STAMP)
 
@@ -56,3 +58,7 @@ clean:
 
 docs: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync python -m schemas.dictionary --write README.md
+
+# Speed and memory against the parser's floor and trafilatura (prints a table, writes bench/results.json).
+bench: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m bench -n $(N)

@@ -7,7 +7,7 @@ paragraphs, headings, images and link lists share one document order.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -44,12 +44,10 @@ _DROP_TAGS = frozenset(
 # Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
 # `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
 SEL_DROPPED_REGIONS = Selector(
-    "//*[@data-e2e='advertisement' or @aria-hidden='true' or @hidden"
+    "/descendant::*[@data-e2e='advertisement' or @aria-hidden='true' or @hidden"
     " or (@role='region' and re:test(concat(@aria-label, ' ', @class, ' ', @id),"
     " '(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit', 'i'))]"
 )
-SEL_DROPPED_TAGS = Selector(" | ".join(f"//{tag}" for tag in sorted(_DROP_TAGS)))
-SEL_BR = Selector("//br")
 
 # --- content root -------------------------------------------------------------------------------------
 # Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
@@ -76,9 +74,11 @@ _BLOCK_TAGS = (
     | {"div", "section", "article", "main", "header", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
        "figure", "picture", "center", "hr", "body", "html", "details", "summary", "fieldset", "noscript"}
 )  # fmt: skip
-SEL_IMG = Selector(".//img | self::img")
 SEL_SOURCE = Selector(".//source[@srcset or @data-srcset]")
-SEL_LINKS = Selector(".//a[@href] | self::a[@href]")
+_BLOCK_DESCENDANT_TAGS = (
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "section", "blockquote", "pre",
+    "figure", "li", "article", "header", "main",
+)  # fmt: skip
 SEL_BLOCK_DESCENDANT = Selector(
     ".//*[self::p or self::div or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
     " or self::ul or self::ol or self::dl or self::table or self::section or self::blockquote or self::pre"
@@ -93,8 +93,6 @@ SEL_TEXT_BLOCKS = Selector(
     ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
 )
 _LEAD_CLASS = re.compile(r"(^|[^a-z])(lead|standfirst|intro|dek|summary|kicker)([^a-z]|$)", re.IGNORECASE)
-SEL_TIME_ELEMENTS = Selector(".//time | self::time")
-SEL_BOLD_TEXT = Selector(".//b | .//strong")
 
 # "图像来源，Reuters", "Image source, Getty Images", "Photo: AP", "Credit: ...": the label, then the credit.
 _CREDIT = re.compile(
@@ -119,6 +117,17 @@ class Kind(StrEnum):
     CONTAINER = "container"
 
 
+# Per-block lookups go through Element.iter(tag), which filters in C; an XPath per paragraph cost more than
+# the rest of the walk together.
+def _imgs(element: HtmlElement) -> list[HtmlElement]:
+    """The element itself if it is an <img>, else its <img> descendants."""
+    return list(element.iter("img"))
+
+
+def _anchors(element: HtmlElement) -> list[HtmlElement]:
+    return [a for a in element.iter("a") if a.get("href") is not None]
+
+
 def _tag(element: HtmlElement) -> str:
     tag = element.tag
     return tag.lower() if isinstance(tag, str) else ""
@@ -132,20 +141,23 @@ def _has_blocks(element: HtmlElement) -> bool:
     return bool(SEL_BLOCK_DESCENDANT(element))
 
 
-def _pictures(element: HtmlElement) -> list[HtmlElement]:
+def _pictures(element: HtmlElement, limit: int | None = None) -> list[HtmlElement]:
     """The distinct pictures under `element`: one `<img>` per `<picture>`, lazy duplicates merged.
 
     A lazy-loading page often has a placeholder `<img>` beside the real one in `<noscript>`; both describe
     one picture, so images are keyed by the URL they resolve to and placeholders without a URL are ignored.
+    `limit` stops early (deciding "exactly one picture?" needs two at most).
     """
     seen: set[str] = set()
     out: list[HtmlElement] = []
-    for img in SEL_IMG(element):
+    for img in element.iter("img"):
         key = _raw_src(img)
         if key is None or key in seen:
             continue
         seen.add(key)
         out.append(img)
+        if limit is not None and len(out) >= limit:
+            break
     return out
 
 
@@ -168,7 +180,7 @@ def _text_leaves(group: HtmlElement) -> list[HtmlElement]:
     for element in SEL_TEXT_BLOCKS(group):
         if any(ancestor in inside for ancestor in element.iterancestors()):
             continue
-        if not _has_blocks(element) and not SEL_IMG(element):
+        if not _has_blocks(element) and not _imgs(element):
             chosen.append(element)
             inside.add(element)
     return chosen
@@ -176,14 +188,47 @@ def _text_leaves(group: HtmlElement) -> list[HtmlElement]:
 
 def _is_figure_group(element: HtmlElement) -> bool:
     """One picture and only a little text (its caption and credit), no headings or lists."""
-    if len(_pictures(element)) != 1 or SEL_HEADING_OR_LIST(element):
+    if len(_pictures(element, limit=2)) != 1 or SEL_HEADING_OR_LIST(element):
         return False
     if len(_text(element)) > _CAPTION_MAX_CHARS:
         return False
     return len(_text_leaves(element)) <= _CAPTION_MAX_BLOCKS
 
 
-def classify(element: HtmlElement, *, is_root: bool = False) -> Kind:
+@dataclass
+class _Shape:
+    """Which elements contain a block element or an image, computed in one pass over the tree.
+
+    Asking XPath "has a block descendant?" for every element made the walk quadratic in depth; this is
+    O(elements). lxml keeps one proxy per node while it is referenced, so the sets' members stay the
+    objects the walk meets.
+    """
+
+    block_holders: set[HtmlElement]
+    img_holders: set[HtmlElement]
+
+    @classmethod
+    def of(cls, root: HtmlElement) -> "_Shape":
+        return cls(_ancestors_of(root.iter(*_BLOCK_DESCENDANT_TAGS)), _ancestors_of(root.iter("img")))
+
+    def has_blocks(self, element: HtmlElement) -> bool:
+        return element in self.block_holders
+
+    def has_img(self, element: HtmlElement) -> bool:
+        return _tag(element) == "img" or element in self.img_holders
+
+
+def _ancestors_of(elements: Iterable[HtmlElement]) -> set[HtmlElement]:
+    holders: set[HtmlElement] = set()
+    for element in elements:
+        for ancestor in element.iterancestors():
+            if ancestor in holders:
+                break  # its ancestors are in already
+            holders.add(ancestor)
+    return holders
+
+
+def classify(element: HtmlElement, shape: _Shape, *, is_root: bool = False) -> Kind:
     """The kind of block an element is, deciding which handler takes it."""
     tag = _tag(element)
     if not tag or tag in _DROP_TAGS:
@@ -194,11 +239,9 @@ def classify(element: HtmlElement, *, is_root: bool = False) -> Kind:
         return Kind.IMAGE
     if tag in _LIST_TAGS:
         return Kind.LIST
-    if not is_root and SEL_IMG(element) and _is_figure_group(element):
+    if not is_root and shape.has_img(element) and _is_figure_group(element):
         return Kind.IMAGE
-    if tag in _PARAGRAPH_TAGS and not _has_blocks(element):
-        return Kind.PARAGRAPH
-    if tag not in _BLOCK_TAGS or not _has_blocks(element):
+    if tag not in _BLOCK_TAGS or not shape.has_blocks(element):
         return Kind.PARAGRAPH
     return Kind.CONTAINER
 
@@ -215,6 +258,7 @@ def _int_size(value: str | None) -> int | None:
 class _Walker:
     """State of one article's walk: the next position, the current section, and the rows so far."""
 
+    shape: _Shape
     base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
     page_url: str  # the article URL, to recognise in-page jumps
     site: str  # registrable domain of the article
@@ -233,7 +277,7 @@ class _Walker:
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def walk(self, element: HtmlElement, *, is_root: bool = False) -> None:
-        HANDLERS[classify(element, is_root=is_root)](self, element)
+        HANDLERS[classify(element, self.shape, is_root=is_root)](self, element)
 
     def walk_children(self, element: HtmlElement) -> None:
         """Descend, gathering loose text and inline elements between blocks into anonymous paragraphs."""
@@ -241,8 +285,8 @@ class _Walker:
         inline: list[HtmlElement] = []
         for child in element:
             tag = _tag(child)
-            if tag and tag not in _BLOCK_TAGS and tag not in _DROP_TAGS and not _has_blocks(child):
-                if tag in _IMAGE_TAGS or SEL_IMG(child):
+            if tag and tag not in _BLOCK_TAGS and tag not in _DROP_TAGS and not self.shape.has_blocks(child):
+                if tag in _IMAGE_TAGS or self.shape.has_img(child):
                     self._flush_run(run, inline)
                     run, inline = [], []
                     handle_image(self, child)
@@ -269,7 +313,7 @@ class _Walker:
         self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
 
     def add_links(self, element: HtmlElement, position: int, context: LinkContext) -> None:
-        for anchor in SEL_LINKS(element):
+        for anchor in _anchors(element):
             try:
                 href = resolve_href(anchor.get("href") or "", self.base_url)
             except UrlError:
@@ -320,13 +364,13 @@ def _is_lead(element: HtmlElement, text: str) -> bool:
     marked = " ".join(filter(None, (element.get("class"), element.get("itemprop"), element.get("id"))))
     if _LEAD_CLASS.search(marked):
         return True
-    bold = normalise_text("".join(b.text_content() for b in SEL_BOLD_TEXT(element)))
+    bold = normalise_text("".join(b.text_content() for b in element.iter("b", "strong")))
     return bold == text
 
 
 def _is_dateline(element: HtmlElement, text: str) -> bool:
     """A block that is nothing but a `<time>` ("46 分钟前") is metadata, read by the date logic, not text."""
-    times = SEL_TIME_ELEMENTS(element)
+    times = list(element.iter("time"))
     return bool(times) and normalise_text("".join(t.text_content() for t in times)) == text
 
 
@@ -343,7 +387,7 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
 
 
 def _only_links(item: HtmlElement) -> bool:
-    anchors = SEL_LINKS(item)
+    anchors = _anchors(item)
     return bool(anchors) and normalise_text("".join(a.text_content() for a in anchors)) == _text(item)
 
 
@@ -354,7 +398,7 @@ def handle_list(walker: _Walker, element: HtmlElement) -> None:
         walker.add_links(element, walker.next_position(), LinkContext.LIST)
         return
     for item in element:
-        if _tag(item) in {"li", "dt", "dd"} and _has_blocks(item):
+        if _tag(item) in {"li", "dt", "dd"} and walker.shape.has_blocks(item):
             walker.walk_children(item)
         elif _tag(item) in {"li", "dt", "dd"}:
             text = _text(item)
@@ -406,7 +450,7 @@ def _caption_and_credit(group: HtmlElement, img: HtmlElement) -> tuple[str | Non
     credit: str | None = None
     for element in SEL_CREDIT_MARKUP(group):
         text = _text(element)
-        if text and not SEL_IMG(element):
+        if text and not _imgs(element):
             match = _CREDIT.match(text)
             credit = normalise_text(match.group(1) or match.group(2)) if match else text
             element.drop_tree()  # so that the credit does not end in the caption's text too
@@ -482,10 +526,10 @@ def content_root(tree: HtmlElement) -> HtmlElement:
 
 def _prune(root: HtmlElement) -> None:
     """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
-    for br in SEL_BR(root):
+    for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     # Removed from the tree up front (not only skipped by the walk) so that no text_content() sees them.
-    for element in [*SEL_DROPPED_TAGS(root), *SEL_DROPPED_REGIONS(root)]:
+    for element in [*root.iter(*_DROP_TAGS), *SEL_DROPPED_REGIONS(root)]:
         if element.getparent() is not None:
             element.drop_tree()
 
@@ -517,7 +561,12 @@ def extract_article(seed: Seed) -> Article:
             "no date in the page or its URL and no crawl stamp: the article has no date partition to go to",
         )
     domain = host_of(seed.url)
-    walker = _Walker(base_url=_base_url(page.base_href, seed.url), page_url=seed.url, site=registrable_domain(domain))
+    walker = _Walker(
+        shape=_Shape.of(root),
+        base_url=_base_url(page.base_href, seed.url),
+        page_url=seed.url,
+        site=registrable_domain(domain),
+    )
     walker.walk(root, is_root=True)
     if not walker.paragraphs:
         raise SeedRejected(

@@ -21,8 +21,10 @@ from newslake.core.text import normalise_text
 
 # lxml parser objects must not be shared between threads (flow tasks run in a thread pool): one per thread.
 _PARSERS = threading.local()
-# C0 control characters (but tab, LF, CR) are invalid in HTML text and make lxml refuse a string.
-_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)], None)
+# C0 control characters (but tab, LF, CR) are invalid in HTML text and make lxml stop. They are deleted
+# from the UTF-8 bytes (bytes.translate runs in C; in UTF-8 these bytes never occur inside a multibyte
+# character), which costs a tenth of a regex over the text.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 # Named, compiled selectors.
 SEL_HTML_LANG = StringSelector("/html/@lang")
@@ -74,12 +76,12 @@ def parse_html(html: str) -> HtmlElement:
     libxml2 stops building the tree at depth 256 (without `huge_tree`) and drops everything deeper
     without failing; that would lose text silently, so it is a reject (`too_deep`) instead.
     """
-    cleaned = html.translate(_CONTROL)
+    cleaned = html.encode("utf-8", "replace").translate(None, _CONTROL_BYTES)
     if not cleaned.strip():
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
     parser = _parser()
     try:
-        tree = lxml.html.document_fromstring(cleaned.encode("utf-8", "replace"), parser=parser)
+        tree = lxml.html.document_fromstring(cleaned, parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
     for error in parser.error_log:

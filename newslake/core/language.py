@@ -11,7 +11,9 @@ import hanzidentifier
 import py3langid
 
 UNDETERMINED = "und"
-_SAMPLE_CHARS = 3000
+# py3langid's cost grows with the text; 1000 characters decide the language as well as 3000 (same answers
+# on the corpus) at a third of the time.
+_SAMPLE_CHARS = 1000
 _TAG = re.compile(r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$")
 _HANT_REGIONS = frozenset({"tw", "hk", "mo"})
 

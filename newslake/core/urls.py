@@ -84,7 +84,8 @@ def resolve_href(href: str, base: str) -> str:
     if not href:
         raise UrlError("empty href")
     try:
-        joined = urljoin(base, href)
+        # An absolute http(s) href (most of them) needs no joining: urljoin would parse both URLs for nothing.
+        joined = href if href[:8].lower().startswith(("http://", "https://")) else urljoin(base, href)
     except ValueError as exc:  # "Invalid IPv6 URL" and the like
         raise UrlError(f"unparseable URL {href[:200]!r}: {exc}") from exc
     return normalise_http_url(joined, keep_fragment=True)

@@ -1,0 +1,186 @@
+"""`make bench [N=1500]`: the pipeline's speed and memory against the HTML parser's floor and trafilatura.
+
+Builds N seeds by cycling real ones (the given seed and ../shared/corpus/seeds, or seeds/ without shared),
+each with a distinct URL, then measures in one go and prints a table of times and ratios; writes the
+ratios to a JSON file (default bench/results.json) for comparison between commits. The machine is shared
+and noisy: compare ratios measured in the same run, not seconds across runs.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+
+from newslake.batch import SeedTask, process_batch
+from newslake.core import extract_article, parse_seed
+from newslake.core.seed import decode_seed, split_header
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
+
+
+def source_seeds() -> list[bytes]:
+    paths = sorted((REPO / "seeds").glob("*.txt"))
+    if SHARED_SEEDS.is_dir():
+        paths += sorted(SHARED_SEEDS.glob("*.txt"))
+    return [p.read_bytes() for p in paths]
+
+
+def with_url_suffix(data: bytes, n: int) -> bytes:
+    """The same page under a distinct URL: `/bench-n` appended to the header URL's path."""
+    text, codec = decode_seed(data)
+    crawled_at, title, url, html = split_header(text)
+    head, sep, rest = url.partition("?")
+    url = f"{head.rstrip('/')}/bench-{n}{sep}{rest}"
+    stamp = f"<!--{int(crawled_at.timestamp() * 1000)}-->\n" if crawled_at else ""
+    title = title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"{stamp}[{title}]({url})\n------\n\n{html}".encode(codec, "replace")
+
+
+def build_seeds(target: Path, n: int) -> list[str]:
+    target.mkdir(parents=True, exist_ok=True)
+    sources = source_seeds()
+    names = []
+    for i in range(n):
+        name = f"s{i:06d}.txt"
+        (target / name).write_bytes(with_url_suffix(sources[i % len(sources)], i))
+        names.append(name)
+    return names
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def floor(seeds: Path, names: list[str]) -> None:
+    """Read, split off the header, parse with lxml and touch every element: what any extractor must pay."""
+    for name in names:
+        text, _ = decode_seed((seeds / name).read_bytes())
+        html = split_header(text)[3]
+        for element in lxml.html.fromstring(html).iter():
+            element.tag  # noqa: B018 - touching each element is the point
+
+
+def core(seeds: Path, names: list[str]) -> None:
+    """The extraction core alone: bytes -> Article, one process."""
+    for name in names:
+        extract_article(parse_seed((seeds / name).read_bytes()))
+
+
+def batch_tables(seeds: Path, names: list[str]) -> None:
+    """The core plus column building and pandera validation (what a batch task does), one process."""
+    for i in range(0, len(names), 200):
+        process_batch(str(seeds), [SeedTask(n) for n in names[i : i + 200]], "bench")
+
+
+def trafilatura_tenth(seeds: Path, names: list[str]) -> float:
+    import trafilatura  # a dev dependency, for the comparison only
+
+    sample = names[:: max(1, len(names) // max(1, len(names) // 10))][: max(1, len(names) // 10)]
+
+    def run() -> None:
+        for name in sample:
+            text, _ = decode_seed((seeds / name).read_bytes())
+            trafilatura.extract(split_header(text)[3], include_links=True, include_images=True)
+
+    return timed(run) * len(names) / len(sample)
+
+
+def flow_run(seeds: Path, data: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall time of `python -m flows.ingest` and the peak RSS (KiB) of its largest process."""
+    code = (
+        "import resource, sys, runpy\n"
+        "sys.argv = ['flows.ingest', '--seeds', sys.argv[1], '--data', sys.argv[2]]\n"
+        "try:\n    runpy.run_module('flows.ingest', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "import os\n"
+        "print('PEAK', max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr)\n"
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(seeds), str(data)],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"bench: the flow failed:\n{done.stderr[-3000:]}")
+    peak = max(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK"))
+    return seconds, peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("-n", type=int, default=1500)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--no-memory-3n", action="store_true", help="skip the 3N run (for a quick check)")
+    args = parser.parse_args(argv)
+    n = args.n
+    work = Path(tempfile.mkdtemp(prefix="newslake-bench-"))
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    try:
+        seeds, one = work / "seeds", work / "one"
+        names = build_seeds(seeds, n)
+        build_seeds(one, 1)
+        rows: dict[str, float] = {}
+        rows["floor (read + lxml parse + walk), 1 process"] = timed(lambda: floor(seeds, names))
+        rows["core (bytes -> Article), 1 process"] = timed(lambda: core(seeds, names))
+        rows["core + frames + validation, 1 process"] = timed(lambda: batch_tables(seeds, names))
+        flow_run(one, work / "data-warm-up", env)  # the first run of a PREFECT_HOME migrates its database
+        one_seed, _ = flow_run(one, work / "data-one", env)
+        full, peak_n = flow_run(seeds, work / "data", env)
+        rerun, _ = flow_run(seeds, work / "data", env)
+        rows["ingest flow on 1 seed (fixed start-up)"] = one_seed
+        rows["ingest flow, wall"] = full
+        rows["ingest flow, processing (wall - 1-seed run)"] = full - one_seed
+        rows["rerun, nothing changed (wall - 1-seed run)"] = max(0.0, rerun - one_seed)
+        rows["trafilatura extract, scaled from a tenth"] = trafilatura_tenth(seeds, names)
+        peak_3n = 0
+        if not args.no_memory_3n:
+            seeds3 = work / "seeds3"
+            build_seeds(seeds3, 3 * n)
+            _, peak_3n = flow_run(seeds3, work / "data3", env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    fl = rows["floor (read + lxml parse + walk), 1 process"]
+    processing = rows["ingest flow, processing (wall - 1-seed run)"]
+    ratios = {
+        "processing speed / floor speed (target >= 0.5)": fl / processing,
+        "core speed / floor speed, 1 core (target >= 0.35)": fl / rows["core (bytes -> Article), 1 process"],
+        "speed-up over trafilatura (target >= 10)": rows["trafilatura extract, scaled from a tenth"] / processing,
+        "rerun cost / processing (target <= 0.10)": rows["rerun, nothing changed (wall - 1-seed run)"] / processing,
+        f"peak RSS MiB at N={n} (target <= 1024)": peak_n / 1024,
+    }
+    if peak_3n:
+        ratios[f"peak RSS MiB at 3N={3 * n}"] = peak_3n / 1024
+        ratios["peak RSS 3N / N (target <= 1.2)"] = peak_3n / peak_n
+    print(f"\nnewslake bench, N={n} seeds, {os.cpu_count()} cores\n")
+    print(f"{'measure':<52} {'seconds':>9} {'seeds/s':>9}")
+    for name, seconds in rows.items():
+        rate = n / seconds if seconds > 0 and "1 seed" not in name else float("nan")
+        print(f"{name:<52} {seconds:>9.2f} {rate:>9.1f}")
+    print()
+    for name, value in ratios.items():
+        print(f"{name:<52} {value:>9.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    record = {"n": n, "seconds": rows, "ratios": ratios, "resource_self_kib": resource.getrusage(0).ru_maxrss}
+    args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
