@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
-from newslake.batch import DEFAULT_MAX_SEED_BYTES, BatchOutput, SeedTask, process_batch
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
 from newslake.discover import SeedsError, discover_seeds
 from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock, write_table
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
@@ -25,12 +25,13 @@ from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
 # No cache: inputs are large frames (hashing them costs more than the work) and every run must really run.
 @task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_batch(seeds_root: str, tasks: list[SeedTask], run_id: str, max_bytes: int) -> BatchOutput:
-    """Read, extract and validate one batch of seeds (CPU work: never retried, it would fail the same way)."""
-    output = process_batch(seeds_root, tasks, run_id, max_bytes)
-    status = output.outcomes["status"].value_counts().sort("status").rows()
+def extract_batch(seeds: str, data: str, tasks: list[SeedTask], index: int, run_id: str, max_bytes: int) -> StagedBatch:
+    """Read, extract and validate one batch of seeds, staging its rows under DATA (CPU work: not retried,
+    it would fail the same way)."""
+    staged = stage_batch(seeds, data, tasks, index, run_id, max_bytes)
+    status = staged.outcomes["status"].value_counts().sort("status").rows()
     get_run_logger().info("batch of %d seeds: %s", len(tasks), ", ".join(f"{n} {s}" for s, n in status))
-    return output
+    return staged
 
 
 @task(name="write-table", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -39,8 +40,8 @@ def write_lake_table(data: str, table: str, frame: pl.DataFrame, keys: list[str]
     return write_table(data, table, frame, keys, days)
 
 
-def map_as_tasks(seeds: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[BatchOutput]:
-    futures = extract_batch.map(seeds, groups, run_id, max_bytes)
+def map_as_tasks(seeds: str, data: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[StagedBatch]:
+    futures = extract_batch.map(seeds, data, groups, list(range(len(groups))), run_id, max_bytes)
     return [future.result() for future in futures]
 
 

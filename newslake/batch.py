@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
+from newslake.lake import stage_rows
 from newslake.storage import Store, open_store
 from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
 from schemas.validate import validate_batch, validate_rejects
@@ -303,3 +304,23 @@ def process_batch(
     store = open_store(seeds)
     results = [process_seed(store, task, max_bytes) for task in tasks]
     return build_tables(results, run_id, datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """What a batch task returns: its outcomes, and where its rows wait in the staging area."""
+
+    index: int
+    outcomes: pl.DataFrame
+    staged: dict[str, str]  # table -> staging key (tables with rows only)
+
+
+def stage_batch(
+    seeds: Location, data: Location, tasks: list[SeedTask], index: int, run_id: str, max_bytes: int
+) -> StagedBatch:
+    """Process a batch and stage its rows under DATA, so only the small outcomes travel back."""
+    output = process_batch(seeds, tasks, run_id, max_bytes)
+    staged = {
+        table: stage_rows(data, run_id, table, index, frame) for table, frame in output.tables.items() if frame.height
+    }
+    return StagedBatch(index, output.outcomes, staged)

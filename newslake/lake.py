@@ -3,6 +3,7 @@
     DATA/<table>/publication_date=YYYY-MM-DD/part-0.parquet     data tables (zstd; the key only in the path)
     DATA/ledger/part-0.parquet, DATA/runs/part-0.parquet        the run's own record (not partitioned)
     DATA/_journal.json                                          present only while a run writes
+    DATA/_staging/<run_id>/<table>/b<batch>.parquet             a run's extracted rows, before they are merged
     DATA/.lock                                                  held by the run writing DATA
 
 DATA is a local directory or an object-store URI (`newslake.storage`). Every file is replaced atomically
@@ -141,6 +142,33 @@ def reconcile_partition(location: Location, table: str, day: date, keep: pl.Seri
         return False
     _replace_or_remove(store, table, day, kept)
     return True
+
+
+# --- staging: batch tasks write their rows here, so that no process holds a whole run's rows ----------
+STAGING = "_staging"
+
+
+def staging_key(run_id: str, table: str, batch: int) -> str:
+    return f"{STAGING}/{run_id}/{table}/b{batch:06d}.parquet"
+
+
+def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: pl.DataFrame) -> str:
+    """Write one batch's rows of a table (partition key included) to the run's staging area."""
+    key = staging_key(run_id, table, batch)
+    write_parquet(open_store(location), key, frame.sort(PARTITION_KEY))
+    return key
+
+
+def read_staged(location: Location, table: str, key: str) -> pl.DataFrame:
+    return read_parquet(open_store(location), key, polars_schema(table))
+
+
+def clear_staging(location: Location, run_id: str | None = None) -> None:
+    """Remove a run's staging area (all of it, left by dead runs too, when `run_id` is None)."""
+    store = open_store(location)
+    prefix = f"{STAGING}/{run_id}" if run_id else STAGING
+    for info in store.list_files(prefix):
+        store.delete(info.key)
 
 
 # --- the run's own record ---------------------------------------------------------------------------------

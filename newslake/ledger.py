@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from newslake.batch import OUTCOME_SCHEMA, BatchOutput, SeedTask
+from newslake.batch import OUTCOME_SCHEMA, SeedTask, StagedBatch
 from newslake.discover import SeedStat
 from newslake.lake import Journal
 from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
@@ -79,9 +79,11 @@ def plan_run(
 
 @dataclass(frozen=True)
 class Resolution:
-    """The rows to write, the keys and partitions to purge, and the ledger after the run."""
+    """What the run must write: the winning staged rows, the keys and partitions to purge, the new ledger."""
 
-    tables: dict[str, pl.DataFrame]
+    winners: pl.DataFrame  # (article_id, _batch) of the articles this run writes
+    staged: dict[str, list[tuple[int, str]]]  # table -> (batch, staging key) of every batch with rows
+    new_days: dict[str, list[date]]  # table -> partitions that receive rows
     purge_keys: dict[str, list[str]]
     purge_days: dict[str, list[date]]
     ledger: pl.DataFrame
@@ -90,27 +92,20 @@ class Resolution:
 
     @property
     def writes_data(self) -> bool:
-        return any(self.purge_keys[t] or self.tables[t].height for t in TABLES)
+        return any(self.purge_keys[t] or self.new_days[t] for t in TABLES)
+
+    def days(self, table: str) -> list[date]:
+        return sorted(set(self.purge_days[table]) | set(self.new_days[table]))
 
     def journal(self, run_id: str, previous: Journal | None) -> Journal:
         """What this run touches (merged with a killed run's journal, which it finishes)."""
-        days = {
-            table: sorted(set(self.purge_days[table]) | set(self.tables[table]["publication_date"].unique()))
-            for table in TABLES
-        }
+        days = {table: self.days(table) for table in TABLES}
         seeds = set(self.purge_keys["rejects"])
         if previous is not None:
             seeds |= set(previous.seed_files)
             for table, extra in previous.days.items():
                 days[table] = sorted(set(days.get(table, [])) | set(extra))
         return Journal(run_id, sorted(seeds), days)
-
-
-def _tagged(outputs: list[BatchOutput], table: str) -> pl.DataFrame:
-    frames = [o.tables[table].with_columns(_batch=pl.lit(n, pl.Int32)) for n, o in enumerate(outputs)]
-    if frames:
-        return pl.concat(frames, how="vertical")
-    return polars_schema(table).to_frame().with_columns(_batch=pl.lit(0, pl.Int32))
 
 
 def _stats_frame(plan: Plan) -> pl.DataFrame:
@@ -144,11 +139,11 @@ def _superseded(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def resolve(plan: Plan, ledger: pl.DataFrame, outputs: list[BatchOutput], run_id: str, version: str) -> Resolution:
-    """Decide the winners per URL and everything the run must write."""
+def resolve(plan: Plan, ledger: pl.DataFrame, batches: list[StagedBatch], run_id: str, version: str) -> Resolution:
+    """Decide the winners per URL and everything the run must write (from the batches' outcomes only)."""
     outcomes = (
-        pl.concat([o.outcomes.with_columns(_batch=pl.lit(n, pl.Int32)) for n, o in enumerate(outputs)])
-        if outputs
+        pl.concat([b.outcomes.with_columns(_batch=pl.lit(b.index, pl.Int32)) for b in batches])
+        if batches
         else OUTCOME_SCHEMA.to_frame().with_columns(_batch=pl.lit(0, pl.Int32))
     )
     read_again = outcomes.filter(pl.col("status") == "unchanged")
@@ -168,12 +163,11 @@ def resolve(plan: Plan, ledger: pl.DataFrame, outputs: list[BatchOutput], run_id
     new_winners = winners.filter(pl.col("_batch") != _HOLDER)
     lost = pl.concat([new_candidates, holders]).join(winners, on=["article_id", "seed_file"], how="anti")
 
-    winner_keys = new_winners.select("article_id", "_batch")
-    tables = {
-        table: _tagged(outputs, table).join(winner_keys, on=["article_id", "_batch"], how="semi").drop("_batch")
-        for table in ARTICLE_TABLES
-    }
-    tables["rejects"] = _tagged(outputs, "rejects").drop("_batch")
+    winner_days = processed.join(new_winners.select("article_id", "seed_file"), on=["article_id", "seed_file"])
+    new_days = dict.fromkeys(ARTICLE_TABLES, sorted(set(winner_days["partition_date"].drop_nulls())))
+    rejected = processed.filter(pl.col("status") == "rejected")
+    new_days["rejects"] = sorted(set(rejected["partition_date"].drop_nulls()))
+    staged = {table: [(b.index, b.staged[table]) for b in batches if table in b.staged] for table in TABLES}
 
     # Article ids whose rows must go wherever they are: those written now, and the old ids of the seeds read
     # again (a changed URL, a seed now rejected), unless a seed the ledger holds keeps that article.
@@ -226,8 +220,9 @@ def resolve(plan: Plan, ledger: pl.DataFrame, outputs: list[BatchOutput], run_id
         "seeds_rejected": resolved.filter(pl.col("status") == "rejected").height,
         "seeds_superseded": resolved.filter(pl.col("status") == "superseded").height + lost_holders.height,
         "seeds_missing": len(plan.missing),
-    } | {f"rows_{table}": tables[table].height for table in TABLES}
-    return Resolution(tables, purge_keys, purge_days, new_ledger, changed, counts)
+    }
+    winners = new_winners.select("article_id", "_batch")
+    return Resolution(winners, staged, new_days, purge_keys, purge_days, new_ledger, changed, counts)
 
 
 def partition_claims(ledger: pl.DataFrame, table: str, day: date) -> pl.Series:

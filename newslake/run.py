@@ -13,10 +13,19 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from newslake.batch import DEFAULT_MAX_SEED_BYTES, BatchOutput, SeedTask, process_batch
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
 from newslake.commit import commit, recover, validate_state
 from newslake.discover import batches, discover_seeds
-from newslake.lake import WriteStats, check_writable, lake_lock, read_journal, read_state, write_state, write_table
+from newslake.lake import (
+    WriteStats,
+    check_writable,
+    clear_staging,
+    lake_lock,
+    read_journal,
+    read_state,
+    write_state,
+    write_table,
+)
 from newslake.ledger import plan_run, resolve, run_row, upsert_run
 from newslake.storage import Store, open_store
 from newslake.version import pipeline_version
@@ -24,8 +33,8 @@ from schemas.tables import TABLES
 
 DEFAULT_BATCH_SIZE = 200
 
-# (seeds root, batches of tasks, run id, max seed bytes) -> one output per batch, in order
-BatchMapper = Callable[[str, list[list[SeedTask]], str, int], Iterable[BatchOutput]]
+# (seeds, data, batches of tasks, run id, max seed bytes) -> one staged batch per batch
+BatchMapper = Callable[[str, str, list[list[SeedTask]], str, int], Iterable[StagedBatch]]
 # (data root, table, rows, purge keys, purge days) -> stats
 TableWriter = Callable[[str, str, pl.DataFrame, list[str], list[date]], WriteStats]
 
@@ -60,9 +69,11 @@ class RunSummary:
         )
 
 
-def map_in_process(seeds: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[BatchOutput]:
+def map_in_process(
+    seeds: str, data: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int
+) -> list[StagedBatch]:
     """The plain mapper: every batch in this process, one after another."""
-    return [process_batch(seeds, group, run_id, max_bytes) for group in groups]
+    return [stage_batch(seeds, data, group, index, run_id, max_bytes) for index, group in enumerate(groups)]
 
 
 def write_directly(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
@@ -94,6 +105,7 @@ def ingest_run(
                 fixed,
                 len(previous.seed_files),
             )
+        clear_staging(root)  # rows a dead run staged: never merged, never claimed
         _record_run(root, run_row(run_id, started, version, options.full))
         try:
             listing = discover_seeds(options.seeds)
@@ -102,17 +114,18 @@ def ingest_run(
             log.info("%d seeds under %s, %d to read", len(plan.stats), options.seeds, len(plan.tasks))
             per_worker = -(-len(plan.tasks) // max(1, options.parallelism))
             groups = batches(plan.tasks, max(1, min(options.batch_size, per_worker)))
-            outputs = list(map_batches(options.seeds, groups, run_id, options.max_seed_bytes))
-            resolution = resolve(plan, ledger, outputs, run_id, version)
-            stats = commit(root, resolution, run_id, previous, lambda t, f, k, d: write(options.data, t, f, k, d))
+            staged = list(map_batches(options.seeds, options.data, groups, run_id, options.max_seed_bytes))
+            resolution = resolve(plan, ledger, staged, run_id, version)
+            written = commit(root, resolution, run_id, previous, lambda t, f, k, d: write(options.data, t, f, k, d))
+            clear_staging(root, run_id)
         except BaseException:
             _record_run(root, run_row(run_id, started, version, options.full, status="failed", finished_at=_now()))
             raise
-        done = run_row(
-            run_id, started, version, options.full, status="completed", finished_at=_now(), **resolution.counts
-        )
+        counts = resolution.counts | {f"rows_{table}": n for table, n in written.items()}
+        done = run_row(run_id, started, version, options.full, status="completed", finished_at=_now(), **counts)
         _record_run(root, done)
-    summary = RunSummary(run_id, resolution.counts, sum(s.partitions for s in stats), time.perf_counter() - clock)
+    partitions = sum(len(resolution.days(table)) for table in TABLES) if resolution.writes_data else 0
+    summary = RunSummary(run_id, counts, partitions, time.perf_counter() - clock)
     log.info(summary.line())
     return summary
 

@@ -5,6 +5,8 @@ run from scratch over the final seeds gives.
 """
 
 import shutil
+from collections import Counter
+from datetime import date
 from itertools import count
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import polars as pl
 import pytest
 
 from newslake import version
+from newslake.commit import day_chunks
 from newslake.lake import PART_FILE
 from newslake.run import RunOptions, RunSummary, ingest_run
 from tests.conftest import GIVEN_SEED, assert_same, body, files_state, lake_content, make_seed, write
@@ -174,3 +177,22 @@ def test_incremental_history_equals_one_run_from_scratch(seeds: Path, tmp_path: 
     scratch = tmp_path / "scratch"
     run(seeds, scratch)
     assert_same(lake_content(data), lake_content(scratch))
+
+
+def test_merging_a_chunk_of_partitions_at_a_time_gives_the_same_lake(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat because rows are merged a few partitions at a time: the result must not change."""
+    for day in range(11, 20):
+        write(seeds / f"d{day}.txt", make_seed(body(f"Day {day}.", day=f"2022-01-{day}"), url=f"https://ex.com/d{day}"))
+    run(seeds, tmp_path / "whole", batch_size=3)
+    monkeypatch.setattr("newslake.commit.CHUNK_ARTICLES", 1)
+    run(seeds, tmp_path / "chunked", batch_size=3)
+    assert_same(lake_content(tmp_path / "chunked"), lake_content(tmp_path / "whole"))
+    assert not list((tmp_path / "chunked").glob("_staging/**/*.parquet")), "staging left behind"
+
+
+def test_day_chunks_respect_the_budget() -> None:
+    days = [date(2022, 1, d) for d in range(1, 6)]
+    weight = Counter({days[0]: 3, days[1]: 1, days[2]: 1, days[3]: 5, days[4]: 1})
+    assert list(day_chunks(days, weight, 3)) == [[days[0]], days[1:3], [days[3]], [days[4]]]
