@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core.dates import decide_published
@@ -43,11 +44,19 @@ _DROP_TAGS = frozenset(
 )  # fmt: skip
 # Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
 # `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
-SEL_DROPPED_REGIONS = Selector(
-    "/descendant::*[@data-e2e='advertisement' or @aria-hidden='true' or @hidden"
-    " or (@role='region' and re:test(concat(@aria-label, ' ', @class, ' ', @id),"
-    " '(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit', 'i'))]"
+_AD_LABEL = re.compile(
+    r"(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit", re.IGNORECASE
 )
+
+
+def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
+    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, or a `role="region"` slot labelled an ad."""
+    if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
+        return True
+    if attrib.get("role") != "region":
+        return False
+    label = " ".join(filter(None, (attrib.get("aria-label"), attrib.get("class"), attrib.get("id"))))
+    return bool(_AD_LABEL.search(label))
 
 # --- content root -------------------------------------------------------------------------------------
 # Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
@@ -526,10 +535,16 @@ def content_root(tree: HtmlElement) -> HtmlElement:
 
 def _prune(root: HtmlElement) -> None:
     """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    # Removed from the tree up front (not only skipped by the walk) so that no text_content() sees them.
-    for element in [*root.iter(*_DROP_TAGS), *SEL_DROPPED_REGIONS(root)]:
+    # One pass over the elements (a pass per XPath predicate cost more than the rest of the pruning).
+    # Dropped elements leave the tree up front, not only the walk, so that no text_content() sees them.
+    dropped = []
+    for element in root.iter(lxml.etree.Element):
+        tag = element.tag
+        if tag == "br":
+            element.tail = "\n" + (element.tail or "")
+        elif tag in _DROP_TAGS or (element.attrib and _is_dropped_region(element.attrib)):
+            dropped.append(element)
+    for element in dropped:
         if element.getparent() is not None:
             element.drop_tree()
 
