@@ -114,3 +114,32 @@ def test_resolve_href_gives_http_or_raises(href: str) -> None:
 def test_srcset_parser_never_raises(srcset: str) -> None:
     for candidate in parse_srcset(srcset):
         assert candidate.url
+
+
+_url_parts = st.tuples(
+    st.sampled_from(["http", "https", "HTTP", "ftp"]),
+    st.sampled_from(
+        ["example.com", "Example.COM", "a-b.example.co.uk", "x.com:8080", "x.com:443", "u@x.com", "bücher.de", "x.com."]
+    ),
+    st.text(alphabet="abcAB/._-~%é ", max_size=12),
+    st.sampled_from(["", "?", "?a=1", "?a=1&utm_source=x", "?fbclid=2", "?a=&b=2", "?q=a b"]),
+    st.sampled_from(["", "#", "#top", "#a b"]),
+)
+
+
+@given(_url_parts, st.booleans())
+def test_fast_path_agrees_with_urllib(parts: tuple[str, str, str, str, str], keep: bool) -> None:
+    from newslake.core.urls import _normalise_slowly, host_of, normalise_http_url
+
+    scheme, host, path, query, fragment = parts
+    url = f"{scheme}://{host}/{path}{query}{fragment}"
+    try:
+        slow = _normalise_slowly(url, keep_fragment=keep)
+    except UrlError:
+        with pytest.raises(UrlError):
+            normalise_http_url(url, keep_fragment=keep)
+        return
+    assert normalise_http_url(url, keep_fragment=keep) == slow
+    from urllib.parse import urlsplit
+
+    assert host_of(slow) == (urlsplit(slow).hostname or "")

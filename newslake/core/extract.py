@@ -58,6 +58,7 @@ def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
     label = " ".join(filter(None, (attrib.get("aria-label"), attrib.get("class"), attrib.get("id"))))
     return bool(_AD_LABEL.search(label))
 
+
 # --- content root -------------------------------------------------------------------------------------
 # Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
 SEL_CONTENT_ROOTS = tuple(

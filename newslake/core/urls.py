@@ -40,8 +40,28 @@ def _clean_netloc(scheme: str, host: str, port: int | None, userinfo: str) -> st
     return f"{userinfo}@{netloc}" if userinfo else netloc
 
 
+# URLs already in normal form (lower-case http(s) scheme and ASCII host, no port, user or whitespace, no
+# tracking parameter) are most links on a page; they skip urllib's split and join, which cost more than the
+# rest of a link. `test_fast_path_agrees_with_urllib` checks both paths give the same answers.
+_ALREADY_NORMAL = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[^?#\s\x00-\x1f]*)?(?:\?([^#\s\x00-\x1f]*))?(?:#([^\s\x00-\x1f]*))?"
+)
+_TRACKING_HINT = re.compile(r"(?:^|[&;])(?:utm_|fbclid|gclid|dclid|msclkid|mc_|_ga)", re.IGNORECASE)
+
+
 def normalise_http_url(url: str, *, keep_fragment: bool) -> str:
     """Lower-case scheme and host, drop default ports and tracking parameters; raise `UrlError` if not http(s)."""
+    fast = _ALREADY_NORMAL.fullmatch(url)
+    if fast is not None and not (fast.group(4) and _TRACKING_HINT.search(fast.group(4))):
+        scheme, host, path, query, fragment = fast.groups()
+        tail = f"?{query}" if query else ""
+        if keep_fragment and fragment:
+            tail += f"#{fragment}"
+        return f"{scheme}://{host}{path or '/'}{tail}"
+    return _normalise_slowly(url, keep_fragment=keep_fragment)
+
+
+def _normalise_slowly(url: str, *, keep_fragment: bool) -> str:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -75,6 +95,9 @@ def canonical_url(url: str) -> str:
 
 def host_of(url: str) -> str:
     """The (already lower-cased) host of a normalised URL."""
+    netloc = url.split("/", 3)[2] if url.count("/") >= 2 else ""
+    if netloc and not any(c in netloc for c in "@:[]"):
+        return netloc
     return urlsplit(url).hostname or ""
 
 
