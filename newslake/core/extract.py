@@ -49,6 +49,9 @@ _AD_LABEL = re.compile(
 )
 
 
+SEL_MARKED = Selector("//*[@aria-hidden or @hidden or @data-e2e or @role]")
+
+
 def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
     """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, or a `role="region"` slot labelled an ad."""
     if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
@@ -527,26 +530,24 @@ HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
 def content_root(tree: HtmlElement) -> HtmlElement:
     """The element holding the article: the first named region with text (the wordiest of its kind)."""
     for selector in SEL_CONTENT_ROOTS:
-        candidates = [c for c in selector(tree) if len(_text(c)) >= 50]
-        if candidates:
-            return max(candidates, key=lambda c: len(c.text_content()))
+        sized = [(len(_text(c)), c) for c in selector(tree)]
+        wordy = [(size, c) for size, c in sized if size >= 50]
+        if wordy:
+            return max(wordy, key=lambda pair: pair[0])[1]
     body = tree.find("body")
     return body if body is not None else tree
 
 
 def _prune(root: HtmlElement) -> None:
     """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
-    # One pass over the elements (a pass per XPath predicate cost more than the rest of the pruning).
     # Dropped elements leave the tree up front, not only the walk, so that no text_content() sees them.
-    dropped = []
-    for element in root.iter(lxml.etree.Element):
-        tag = element.tag
-        if tag == "br":
-            element.tail = "\n" + (element.tail or "")
-        elif tag in _DROP_TAGS or (element.attrib and _is_dropped_region(element.attrib)):
-            dropped.append(element)
-    for element in dropped:
-        if element.getparent() is not None:
+    # strip_elements removes whole subtrees in C and keeps their tail text; only the few elements that carry
+    # an attribute of interest are looked at in Python.
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    lxml.etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    for element in SEL_MARKED(root):
+        if _is_dropped_region(element.attrib) and element.getparent() is not None:
             element.drop_tree()
 
 
