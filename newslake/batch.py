@@ -17,7 +17,7 @@ import polars as pl
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
 from newslake.lake import stage_rows
 from newslake.storage import Store, open_store
-from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
+from schemas.tables import ELEMENT_TABLES, PARTITION_KEY, TABLES, polars_schema
 from schemas.validate import validate_batch, validate_rejects
 
 DEFAULT_MAX_SEED_BYTES = 10 * 1024 * 1024
@@ -110,86 +110,57 @@ def process_seed(seeds: Location, task: SeedTask, max_bytes: int = DEFAULT_MAX_S
         return Rejected(seed_file, sha, Stage.EXTRACT.value, "internal_error", detail, crawled_at)
 
 
+def _article_row(item: Extracted) -> dict[str, Any]:
+    """The `articles` row: fields of the article, its date evidence, counts, and where it came from."""
+    art = item.article
+    return {
+        "article_id": art.article_id,
+        "url": art.url,
+        "domain": art.domain,
+        "title": art.title,
+        "language": art.language,
+        "published_at": art.published.at,
+        "date_source": art.published.source.value,
+        "date_precision": art.published.precision.value,
+        "crawled_at": art.crawled_at,
+        "author": art.author,
+        "lead": art.lead,
+        "paragraph_count": len(art.paragraphs),
+        "heading_count": len(art.headings),
+        "image_count": len(art.images),
+        "link_count": len(art.links),
+        "links_dropped": art.links_dropped,
+        "char_count": art.char_count,
+        "seed_file": item.seed_file,
+        "seed_sha256": item.seed_sha256,
+        "publication_date": art.publication_date,
+    }
+
+
+def _add_elements(columns: dict[str, list[Any]], records: Iterable[object], article_id: str, day: date) -> None:
+    """Append element records column-wise: each column is the record's attribute of that name (the test of
+    the schemas checks that the names agree), plus the article's id and partition date."""
+    for name, values in columns.items():
+        if name == "article_id":
+            values.extend(article_id for _ in records)
+        elif name == PARTITION_KEY:
+            values.extend(day for _ in records)
+        else:
+            values.extend(getattr(record, name) for record in records)
+
+
 def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, list[Any]]]:
     """Column-wise lists for the article tables (faster than building row dicts)."""
     cols: dict[str, dict[str, list[Any]]] = {
         table: {name: [] for name in polars_schema(table)} for table in ("articles", *ELEMENT_TABLES)
     }
-    a, p, h, i, k = (cols[t] for t in ("articles", "paragraphs", "headings", "images", "links"))
     for item in items:
+        row = _article_row(item)
+        for name, values in cols["articles"].items():
+            values.append(row[name])
         art = item.article
-        aid = art.article_id
-        day = art.publication_date
-        published = art.published
-        for name, value in (
-            ("article_id", aid),
-            ("url", art.url),
-            ("domain", art.domain),
-            ("title", art.title),
-            ("language", art.language),
-            ("published_at", published.at),
-            ("date_source", published.source.value),
-            ("date_precision", published.precision.value),
-            ("crawled_at", art.crawled_at),
-            ("author", art.author),
-            ("lead", art.lead),
-            ("paragraph_count", len(art.paragraphs)),
-            ("heading_count", len(art.headings)),
-            ("image_count", len(art.images)),
-            ("link_count", len(art.links)),
-            ("links_dropped", art.links_dropped),
-            ("char_count", art.char_count),
-            ("seed_file", item.seed_file),
-            ("seed_sha256", item.seed_sha256),
-            ("publication_date", day),
-        ):
-            a[name].append(value)
-        for para in art.paragraphs:
-            for name, value in (
-                ("article_id", aid),
-                ("position", para.position),
-                ("section", para.section),
-                ("text", para.text),
-                ("char_count", para.char_count),
-                ("is_lead", para.is_lead),
-                ("publication_date", day),
-            ):
-                p[name].append(value)
-        for head in art.headings:
-            for name, value in (
-                ("article_id", aid),
-                ("position", head.position),
-                ("level", head.level),
-                ("text", head.text),
-                ("anchor", head.anchor),
-                ("publication_date", day),
-            ):
-                h[name].append(value)
-        for img in art.images:
-            for name, value in (
-                ("article_id", aid),
-                ("position", img.position),
-                ("src", img.src),
-                ("alt", img.alt),
-                ("caption", img.caption),
-                ("credit", img.credit),
-                ("width", img.width),
-                ("height", img.height),
-                ("publication_date", day),
-            ):
-                i[name].append(value)
-        for link in art.links:
-            for name, value in (
-                ("article_id", aid),
-                ("position", link.position),
-                ("href", link.href),
-                ("text", link.text),
-                ("domain", link.domain),
-                ("is_internal", link.is_internal),
-                ("context", link.context.value),
-                ("publication_date", day),
-            ):
-                k[name].append(value)
+        for table, records in zip(ELEMENT_TABLES, (art.paragraphs, art.headings, art.images, art.links), strict=True):
+            _add_elements(cols[table], records, row["article_id"], row["publication_date"])
     return cols
 
 

@@ -98,3 +98,15 @@ def files_state(data: Path) -> dict[str, tuple[int, int]]:
         for p in data.rglob("*.parquet")
         if p.parts[-2] != "runs"
     }
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    """A small SEEDS: the given seed, two short articles, and an empty file (a reject)."""
+    root = tmp_path / "seeds"
+    root.mkdir()
+    write(root / "bbc.txt", GIVEN_SEED.read_bytes())
+    write(root / "a.txt", make_seed(body("Alpha first version."), url="https://ex.com/a"))
+    write(root / "b.txt", make_seed(body("Bravo story."), url="https://ex.com/b"))
+    write(root / "empty.txt", b"")
+    return root

@@ -20,7 +20,6 @@ from newslake.lake import JOURNAL_FILE, WriteStats, write_table
 from newslake.run import RunOptions, ingest_run
 from tests.conftest import (
     CORPUS_SEEDS,
-    GIVEN_SEED,
     REPO,
     assert_same,
     body,
@@ -41,17 +40,6 @@ def edit_seeds(seeds: Path) -> None:
     write(seeds / "n.txt", make_seed(body("Newer alpha."), url="https://ex.com/a", crawl_ms=1_700_000_000_000))
     write(seeds / "empty.txt", make_seed(body("Fixed."), url="https://ex.com/fixed"))
     write(seeds / "b.txt", b"garbage without a header")
-
-
-@pytest.fixture
-def seeds(tmp_path: Path) -> Path:
-    root = tmp_path / "seeds"
-    root.mkdir()
-    shutil.copy(GIVEN_SEED, root / "bbc.txt")
-    write(root / "a.txt", make_seed(body("Alpha."), url="https://ex.com/a"))
-    write(root / "b.txt", make_seed(body("Bravo."), url="https://ex.com/b"))
-    write(root / "empty.txt", b"")
-    return root
 
 
 def assert_readable(data: Path) -> None:

@@ -4,7 +4,6 @@ The strongest check is the last one: after any sequence of incremental runs, the
 run from scratch over the final seeds gives.
 """
 
-import shutil
 from collections import Counter
 from datetime import date
 from itertools import count
@@ -17,24 +16,13 @@ from newslake import version
 from newslake.commit import day_chunks
 from newslake.lake import PART_FILE
 from newslake.run import RunOptions, RunSummary, ingest_run
-from tests.conftest import GIVEN_SEED, assert_same, body, files_state, lake_content, make_seed, write
+from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
 
 _RUN = count(1)
 
 
 def run(seeds: Path, data: Path, **options: object) -> RunSummary:
     return ingest_run(RunOptions(str(seeds), str(data), **options), f"run-{next(_RUN)}")  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def seeds(tmp_path: Path) -> Path:
-    root = tmp_path / "seeds"
-    root.mkdir()
-    shutil.copy(GIVEN_SEED, root / "bbc.txt")
-    write(root / "a.txt", make_seed(body("Alpha first version."), url="https://ex.com/a"))
-    write(root / "b.txt", make_seed(body("Bravo story."), url="https://ex.com/b"))
-    write(root / "empty.txt", b"")
-    return root
 
 
 def counts(summary: RunSummary, *names: str) -> tuple[int, ...]:
