@@ -18,7 +18,6 @@ before that leaves a journal, and the next run reconciles the partitions it name
 
 import contextlib
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +30,6 @@ from schemas.tables import PARTITION_KEY, TABLES, file_schema, polars_schema
 
 PART_FILE = "part-0.parquet"
 JOURNAL_FILE = "_journal.json"
-_PARTITION_DIR = re.compile(rf"^{PARTITION_KEY}=(\d{{4}}-\d{{2}}-\d{{2}})$")
 # The rows a new write replaces: an article's rows are replaced as a whole, a reject by its seed file.
 REPLACE_KEY = dict.fromkeys(TABLES, "article_id") | {"rejects": "seed_file"}
 # Sort order inside a file: stable, so that the same data gives the same bytes.
@@ -70,15 +68,6 @@ def partition_key(table: str, day: date) -> str:
 def partition_dir(root: Path, table: str, day: date) -> Path:
     """The directory of one partition of a local lake."""
     return root / partition_key(table, day).rsplit("/", 1)[0]
-
-
-def partitions(location: Location, table: str) -> Iterator[date]:
-    """Existing partitions of a table, oldest first."""
-    store = open_store(location)
-    for name in store.subdirs(table):
-        match = _PARTITION_DIR.match(name)
-        if match:
-            yield date.fromisoformat(match.group(1))
 
 
 def read_partition(store: Store, table: str, day: date) -> pl.DataFrame:

@@ -6,7 +6,7 @@ Everything returns UTC datetimes. A value without a time zone is taken as UTC (t
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from newslake.core.model import DatePrecision, DateSource, PublishedDate
 
@@ -205,6 +205,3 @@ def decide_published(evidence: Iterable[DateEvidence], url: str, crawled_at: dat
         return PublishedDate(crawled_at, DateSource.CRAWL, DatePrecision.SECOND)
     return None
 
-
-def to_date(value: datetime) -> date:
-    return value.astimezone(UTC).date()
