@@ -204,4 +204,3 @@ def decide_published(evidence: Iterable[DateEvidence], url: str, crawled_at: dat
     if crawled_at is not None:
         return PublishedDate(crawled_at, DateSource.CRAWL, DatePrecision.SECOND)
     return None
-

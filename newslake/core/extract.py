@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 import lxml.etree
 from lxml.html import HtmlElement
@@ -92,11 +91,7 @@ _BLOCK_DESCENDANT_TAGS = (
     "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "section", "blockquote", "pre",
     "figure", "li", "article", "header", "main",
 )  # fmt: skip
-SEL_BLOCK_DESCENDANT = Selector(
-    ".//*[self::p or self::div or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
-    " or self::ul or self::ol or self::dl or self::table or self::section or self::blockquote or self::pre"
-    " or self::figure or self::li or self::article or self::header or self::main]"
-)
+SEL_BLOCK_DESCENDANT = Selector(".//*[" + " or ".join(f"self::{tag}" for tag in _BLOCK_DESCENDANT_TAGS) + "]")
 SEL_HEADING_OR_LIST = Selector(
     ".//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul or self::ol]"
 )
@@ -317,12 +312,12 @@ class _Walker:
         text = normalise_text("".join(run))
         if text:
             position = self.next_position()
-            self._add_paragraph(position, text, is_lead=False)
+            self.add_paragraph(position, text, is_lead=False)
             for element in inline:
                 self.add_links(element, position, LinkContext.PARAGRAPH)
 
     # --- rows -------------------------------------------------------------------------------------------
-    def _add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
+    def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
         self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
 
     def add_links(self, element: HtmlElement, position: int, context: LinkContext) -> None:
@@ -332,7 +327,7 @@ class _Walker:
             except UrlError:
                 self.links_dropped += 1
                 continue
-            if urlsplit(href)._replace(fragment="").geturl() == self.page_url:
+            if href.partition("#")[0] == self.page_url:
                 self.links_dropped += 1  # a jump within this page, not a link to anything
                 continue
             host = host_of(href)
@@ -395,7 +390,7 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
         return
     position = walker.next_position()
     is_lead = walker.lead_allowed() and _is_lead(element, text)
-    walker._add_paragraph(position, text, is_lead=is_lead)
+    walker.add_paragraph(position, text, is_lead=is_lead)
     walker.add_links(element, position, LinkContext.PARAGRAPH)
 
 
@@ -417,7 +412,7 @@ def handle_list(walker: _Walker, element: HtmlElement) -> None:
             text = _text(item)
             if text:
                 position = walker.next_position()
-                walker._add_paragraph(position, text, is_lead=False)
+                walker.add_paragraph(position, text, is_lead=False)
                 walker.add_links(item, position, LinkContext.LIST)
         else:
             walker.walk(item)
@@ -495,7 +490,7 @@ def handle_image(walker: _Walker, element: HtmlElement) -> None:
         src = resolve_href(_best_candidate_src(img, raw), walker.base_url)
     except UrlError:
         return
-    src = urlsplit(src)._replace(fragment="").geturl()
+    src = src.partition("#")[0]
     if src in walker.seen_image_srcs:
         return  # the same picture repeated (a lazy placeholder outside the group)
     walker.seen_image_srcs.add(src)
