@@ -18,7 +18,7 @@ from prefect.runtime import flow_run
 
 from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
-from newslake.discover import SeedsError, discover_seeds
+from newslake.discover import SeedsError, check_seeds
 from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock, write_table
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The causes a user can fix are checked before Prefect starts, so they get one line, no traceback.
     try:
-        discover_seeds(args.seeds)
+        check_seeds(args.seeds)
         check_writable(args.data)
         with lake_lock(args.data, args.wait_lock):
             pass

@@ -21,15 +21,21 @@ class SeedStat:
     mtime_ns: int
 
 
+def check_seeds(location: Store | Path | str) -> None:
+    """Fail with one sentence when SEEDS is a local path that is not a directory (without listing it)."""
+    store = open_store(location)
+    if isinstance(store, LocalStore) and not store.root.is_dir():
+        raise SeedsError(f"SEEDS directory {store.root} does not exist or is not a directory")
+
+
 def discover_seeds(location: Store | Path | str) -> list[SeedStat]:
     """Every non-hidden file under SEEDS, sorted by path.
 
     Files are not filtered by name: a stray non-seed file becomes a reject with a reason rather than being
     passed over without a record.
     """
+    check_seeds(location)
     store = open_store(location)
-    if isinstance(store, LocalStore) and not store.root.is_dir():
-        raise SeedsError(f"SEEDS directory {store.root} does not exist or is not a directory")
     try:
         files = store.list_files()
     except OSError as exc:

@@ -75,11 +75,6 @@ def read_partition(store: Store, table: str, day: date) -> pl.DataFrame:
     return read_parquet(store, key, file_schema(table)) if store.exists(key) else file_schema(table).to_frame()
 
 
-def replace_file(frame: pl.DataFrame, target: Path) -> None:
-    """Write `frame` to a local `target` atomically (temp file in the same directory, fsync, rename)."""
-    write_parquet(open_store(target.parent), target.name, frame)
-
-
 def write_table(
     location: Location,
     table: str,

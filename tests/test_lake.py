@@ -19,10 +19,10 @@ from newslake.lake import (
     partition_dir,
     read_journal,
     reconcile_partition,
-    replace_file,
     write_journal,
     write_table,
 )
+from newslake.storage import open_store, write_parquet
 from schemas.tables import polars_schema
 
 
@@ -84,7 +84,7 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatc
     # The new bytes are in the temporary file when flushing them to disk fails.
     monkeypatch.setattr("newslake.storage.os.fsync", disk_full)
     with pytest.raises(OSError, match="disk full"):
-        replace_file(paragraphs([(A, 0, "lost", DAY1)]).drop("publication_date"), target)
+        write_parquet(open_store(target.parent), target.name, paragraphs([(A, 0, "lost", DAY1)]))
     monkeypatch.undo()
     assert pl.read_parquet(target)["text"].to_list() == ["kept"]
     assert [p.name for p in target.parent.iterdir()] == [PART_FILE]

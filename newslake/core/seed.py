@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from charset_normalizer import from_bytes
 
 from newslake.core.errors import SeedRejected, Stage
-from newslake.core.text import normalise_text
+from newslake.core.text import C0_CONTROL_BYTES, normalise_text
 from newslake.core.urls import UrlError, canonical_url
 
 _BOMS = (
@@ -194,14 +194,11 @@ def split_header(text: str) -> tuple[datetime | None, str, str, str]:
     return crawled_at, title, url, html
 
 
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-
-
 def _looks_binary(data: bytes) -> bool:
     """More than 2% C0 control bytes: an image or an archive, not a page in any ASCII-compatible encoding
     (text has next to none; a stray NUL in a page is fine and is dropped at parsing)."""
     sample = data[:65536]
-    return len(sample) - len(sample.translate(None, _CONTROL_BYTES)) > 0.02 * len(sample)
+    return len(sample) - len(sample.translate(None, C0_CONTROL_BYTES)) > 0.02 * len(sample)
 
 
 def parse_seed(data: bytes) -> Seed:

@@ -6,6 +6,9 @@ import unicodedata
 # Zero-width and formatting characters that editors leave in text; they carry no meaning for analysis.
 # (A regex, not str.translate with a dict: translate looks every character up in Python, 10x slower.)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# C0 control bytes but tab, LF and CR: next to none in any text page, invalid in HTML. (In UTF-8 these
+# bytes never occur inside a multibyte character, so they can be counted or deleted on the bytes.)
+C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 # Every run of Unicode whitespace (including NBSP and the ideographic space U+3000) becomes one space.
 _SPACE_RUN = re.compile(r"\s+")
 
