@@ -20,7 +20,7 @@ PREFECT_PORT ?= 4200
 
 N ?= 1500
 
-.PHONY: run test lint query clean env docs server serve bench
+.PHONY: run test lint query clean env docs server serve bench eval
 
 env: $(VENV_STAMP)
 
@@ -64,3 +64,8 @@ docs: $(VENV_STAMP)
 # Speed and memory against the parser's floor and trafilatura (prints a table, writes bench/results.json).
 bench: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync python -m bench -n $(N)
+
+# Extraction fidelity on a labelled corpus, beside trafilatura and htmldate (writes bench/fidelity.md, .json).
+CORPUS ?= ../shared/corpus
+eval: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m bench.fidelity --corpus "$(CORPUS)"

@@ -140,7 +140,9 @@ class Links(pa.DataFrameModel):
     """Hyperlinks (http/https only) of the article body."""
 
     article_id: str = pa.Field(str_matches=_HEX16)
-    position: pl.Int32 = pa.Field(ge=0, description="position of the block the link sits in")
+    position: pl.Int32 = pa.Field(
+        ge=0, nullable=True, description="position of the block the link sits in; null outside the article"
+    )
     href: str = pa.Field(str_matches=_HTTP_URL)
     text: str = pa.Field(nullable=True)
     domain: str = pa.Field(str_length={"min_value": 1})

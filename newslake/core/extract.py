@@ -14,6 +14,7 @@ from enum import StrEnum
 import lxml.etree
 from lxml.html import HtmlElement
 
+from newslake.core.content import BODY_WORDS, Chrome, content_root, detach_region, remove_chrome
 from newslake.core.dates import decide_published
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.html import PageMeta, parse_html
@@ -21,6 +22,7 @@ from newslake.core.language import resolve_language
 from newslake.core.model import Article, Heading, Image, Link, LinkContext, Paragraph
 from newslake.core.seed import Seed
 from newslake.core.selectors import Selector
+from newslake.core.tags import BLOCK_TAGS, DROP_TAGS, HEADING_TAGS, IMAGE_TAGS, LIST_TAGS, PARAGRAPH_TAGS
 from newslake.core.text import normalise_text
 from newslake.core.urls import (
     UrlError,
@@ -33,14 +35,6 @@ from newslake.core.urls import (
 )
 
 # --- what to drop -------------------------------------------------------------------------------------
-# Never article text: code, embedded documents, form controls, page chrome.
-_DROP_TAGS = frozenset(
-    {
-        "script", "style", "template", "iframe", "object", "embed", "svg", "canvas", "button",
-        "input", "select", "textarea", "nav", "aside", "footer", "title", "meta", "link", "dialog",
-        "audio", "video", "map",
-    }
-)  # fmt: skip
 # Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
 # `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
 _AD_LABEL = re.compile(
@@ -61,31 +55,7 @@ def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
     return bool(_AD_LABEL.search(label))
 
 
-# --- content root -------------------------------------------------------------------------------------
-# Markup that names the article region, most specific first. Whole pages without any fall back to <body>.
-SEL_CONTENT_ROOTS = tuple(
-    Selector(xpath)
-    for xpath in (
-        "//*[@itemprop='articleBody']",
-        "//article",
-        "//main",
-        "//*[@role='main']",
-    )
-)
-
 # --- element kinds ------------------------------------------------------------------------------------
-_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_IMAGE_TAGS = frozenset({"img", "picture", "figure"})
-_LIST_TAGS = frozenset({"ul", "ol", "dl"})
-_PARAGRAPH_TAGS = frozenset({"p", "pre", "blockquote", "figcaption", "li", "dd", "dt", "address"})
-# Elements that start a new block; everything else is inline and belongs to the text around it.
-_BLOCK_TAGS = (
-    _HEADING_TAGS
-    | _LIST_TAGS
-    | _PARAGRAPH_TAGS
-    | {"div", "section", "article", "main", "header", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
-       "figure", "picture", "center", "hr", "body", "html", "details", "summary", "fieldset", "noscript"}
-)  # fmt: skip
 SEL_SOURCE = Selector(".//source[@srcset or @data-srcset]")
 _BLOCK_DESCENDANT_TAGS = (
     "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "section", "blockquote", "pre",
@@ -108,6 +78,15 @@ _CREDIT = re.compile(
     r"picture|pic|credit|foto|bild|fuente|source|copyright|©)\s*[,，:：/]\s*(.+?)\s*$|^\s*©\s*(.+?)\s*$",
     re.IGNORECASE,
 )
+# Class/id words of blocks that carry the article's metadata rather than its text.
+_METADATA_WORDS = frozenset(
+    {"byline", "bylines", "dateline", "timestamp", "author", "authors", "date", "published", "posted", "meta",
+     "metadata"}
+)  # fmt: skip
+_WORD = re.compile(r"[a-z0-9]+")
+_METADATA_MAX_CHARS = 300
+# A block whose link text is at least this share of its text is a link block, not a paragraph.
+_LINK_BLOCK_SHARE = 0.6
 # A figure's own text is short; a longer text next to a picture is article text, not its caption.
 _CAPTION_MAX_CHARS = 400
 _CAPTION_MAX_BLOCKS = 3
@@ -118,6 +97,7 @@ _LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
 
 class Kind(StrEnum):
     SKIP = "skip"
+    METADATA = "metadata"
     HEADING = "heading"
     IMAGE = "image"
     LIST = "list"
@@ -239,19 +219,41 @@ def _ancestors_of(elements: Iterable[HtmlElement]) -> set[HtmlElement]:
 def classify(element: HtmlElement, shape: _Shape, *, is_root: bool = False) -> Kind:
     """The kind of block an element is, deciding which handler takes it."""
     tag = _tag(element)
-    if not tag or tag in _DROP_TAGS:
+    if not tag or tag in DROP_TAGS:
         return Kind.SKIP
-    if tag in _HEADING_TAGS:
+    if tag in HEADING_TAGS:
         return Kind.HEADING
-    if tag in _IMAGE_TAGS:
+    if tag in IMAGE_TAGS:
         return Kind.IMAGE
-    if tag in _LIST_TAGS:
+    if tag in LIST_TAGS:
         return Kind.LIST
-    if not is_root and shape.has_img(element) and _is_figure_group(element):
+    if not is_root and _is_metadata(element):
+        return Kind.METADATA
+    if not is_root and tag not in PARAGRAPH_TAGS and shape.has_img(element) and _is_figure_group(element):
         return Kind.IMAGE
-    if tag not in _BLOCK_TAGS or not shape.has_blocks(element):
+    if tag not in BLOCK_TAGS or not shape.has_blocks(element):
         return Kind.PARAGRAPH
     return Kind.CONTAINER
+
+
+def _is_metadata(element: HtmlElement) -> bool:
+    """A byline, dateline or "article meta" block: read by the date and author logic, not article text."""
+    attrs = element.get("class") or element.get("id")
+    if not attrs:
+        return False
+    words = _WORD.findall(attrs.lower())
+    if _METADATA_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
+        return False
+    return len(element.text_content()) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
+
+
+def _link_chars(elements: Iterable[HtmlElement]) -> int:
+    return sum(len(normalise_text(a.text_content())) for element in elements for a in _anchors(element))
+
+
+def _is_link_block(elements: Iterable[HtmlElement], text: str) -> bool:
+    """Text that is mostly link text ("· Headline (date)" lists, "Read more: ...") is navigation, not prose."""
+    return _link_chars(elements) >= _LINK_BLOCK_SHARE * len(text)
 
 
 def _int_size(value: str | None) -> int | None:
@@ -293,8 +295,8 @@ class _Walker:
         inline: list[HtmlElement] = []
         for child in element:
             tag = _tag(child)
-            if tag and tag not in _BLOCK_TAGS and tag not in _DROP_TAGS and not self.shape.has_blocks(child):
-                if tag in _IMAGE_TAGS or self.shape.has_img(child):
+            if tag and tag not in BLOCK_TAGS and tag not in DROP_TAGS and not self.shape.has_blocks(child):
+                if tag in IMAGE_TAGS or self.shape.has_img(child):
                     self._flush_run(run, inline)
                     run, inline = [], []
                     handle_image(self, child)
@@ -310,17 +312,22 @@ class _Walker:
 
     def _flush_run(self, run: list[str], inline: list[HtmlElement]) -> None:
         text = normalise_text("".join(run))
-        if text:
-            position = self.next_position()
-            self.add_paragraph(position, text, is_lead=False)
+        if not text:
+            return
+        position = self.next_position()
+        if _is_link_block(inline, text):
             for element in inline:
-                self.add_links(element, position, LinkContext.PARAGRAPH)
+                self.add_links(element, position, LinkContext.LIST)
+            return
+        self.add_paragraph(position, text, is_lead=False)
+        for element in inline:
+            self.add_links(element, position, LinkContext.PARAGRAPH)
 
     # --- rows -------------------------------------------------------------------------------------------
     def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
         self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
 
-    def add_links(self, element: HtmlElement, position: int, context: LinkContext) -> None:
+    def add_links(self, element: HtmlElement, position: int | None, context: LinkContext) -> None:
         for anchor in _anchors(element):
             try:
                 href = resolve_href(anchor.get("href") or "", self.base_url)
@@ -342,6 +349,17 @@ class _Walker:
                 )
             )
 
+    def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
+        """The links around the article, without a position: chrome regions by kind, the rest as `page`.
+
+        Called after the walk: the article region leaves the tree, so what remains is the rest of the page.
+        """
+        for region in chrome:
+            self.add_links(region.element, None, region.kind)
+        if root.getparent() is not None:
+            detach_region(root)
+            self.add_links(tree, None, LinkContext.PAGE)
+
     def lead_allowed(self) -> bool:
         """A standfirst opens the article: no paragraph and no sub-heading before it."""
         return not self.paragraphs and not any(h.level > 1 for h in self.headings)
@@ -350,6 +368,11 @@ class _Walker:
 # --- handlers: one shape, (walker, element) -> None --------------------------------------------------------
 def handle_skip(walker: _Walker, element: HtmlElement) -> None:
     """Dropped elements leave no row."""
+
+
+def handle_metadata(walker: _Walker, element: HtmlElement) -> None:
+    """A byline or dateline leaves no row of text; its links (the author's page) are kept."""
+    walker.add_links(element, None, LinkContext.BYLINE)
 
 
 def handle_container(walker: _Walker, element: HtmlElement) -> None:
@@ -389,6 +412,9 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
     if not text or _is_dateline(element, text):
         return
     position = walker.next_position()
+    if _is_link_block([element], text):
+        walker.add_links(element, position, LinkContext.LIST)
+        return
     is_lead = walker.lead_allowed() and _is_lead(element, text)
     walker.add_paragraph(position, text, is_lead=is_lead)
     walker.add_links(element, position, LinkContext.PARAGRAPH)
@@ -513,6 +539,7 @@ def handle_image(walker: _Walker, element: HtmlElement) -> None:
 
 HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
     Kind.SKIP: handle_skip,
+    Kind.METADATA: handle_metadata,
     Kind.CONTAINER: handle_container,
     Kind.HEADING: handle_heading,
     Kind.PARAGRAPH: handle_paragraph,
@@ -522,17 +549,6 @@ HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
 
 
 # --- the article --------------------------------------------------------------------------------------
-def content_root(tree: HtmlElement) -> HtmlElement:
-    """The element holding the article: the first named region with text (the wordiest of its kind)."""
-    for selector in SEL_CONTENT_ROOTS:
-        sized = [(len(_text(c)), c) for c in selector(tree)]
-        wordy = [(size, c) for size, c in sized if size >= 50]
-        if wordy:
-            return max(wordy, key=lambda pair: pair[0])[1]
-    body = tree.find("body")
-    return body if body is not None else tree
-
-
 def _prune(root: HtmlElement) -> None:
     """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
     # Dropped elements leave the tree up front, not only the walk, so that no text_content() sees them.
@@ -540,7 +556,7 @@ def _prune(root: HtmlElement) -> None:
     # an attribute of interest are looked at in Python.
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
-    lxml.etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    lxml.etree.strip_elements(root, *DROP_TAGS, with_tail=False)
     for element in SEL_MARKED(root):
         if _is_dropped_region(element.attrib) and element.getparent() is not None:
             element.drop_tree()
@@ -564,6 +580,7 @@ def extract_article(seed: Seed) -> Article:
     tree = parse_html(seed.html)
     page = PageMeta(tree)
     _prune(tree)
+    chrome = remove_chrome(tree)
     root = content_root(tree)
     published = decide_published(page.date_evidence(root), seed.url, seed.crawled_at)
     if published is None:
@@ -580,6 +597,8 @@ def extract_article(seed: Seed) -> Article:
         site=registrable_domain(domain),
     )
     walker.walk(root, is_root=True)
+    author = page.author(tree)
+    walker.add_page_links(tree, root, chrome)
     if not walker.paragraphs:
         raise SeedRejected(
             Stage.EXTRACT, "no_body_text", "no paragraph of text was found in the article's content region"
@@ -595,7 +614,7 @@ def extract_article(seed: Seed) -> Article:
         language=resolve_language(page.declared_language, body_text),
         published=published,
         crawled_at=seed.crawled_at,
-        author=page.author(tree),
+        author=author,
         paragraphs=tuple(walker.paragraphs),
         headings=tuple(walker.headings),
         images=tuple(walker.images),

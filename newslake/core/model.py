@@ -30,13 +30,21 @@ class DatePrecision(StrEnum):
 
 
 class LinkContext(StrEnum):
-    """The kind of block a link sits in."""
+    """The kind of block a link sits in: a block of the article, or a region of the page around it."""
 
     PARAGRAPH = "paragraph"
     LIST = "list"
     HEADING = "heading"
     CAPTION = "caption"
     IMAGE = "image"
+    # Outside the article's text (no position): its byline, page chrome by kind, the rest of the page.
+    BYLINE = "byline"
+    NAVIGATION = "navigation"
+    ASIDE = "aside"
+    FOOTER = "footer"
+    COMMENTS = "comments"
+    SHARE = "share"
+    PAGE = "page"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +80,7 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    position: int
+    position: int | None  # None: the link is outside the article (navigation, rails, footer...)
     href: str
     text: str | None
     domain: str

@@ -1,0 +1,333 @@
+"""Finding the article in a whole page: page chrome out first, then the densest region of prose.
+
+Both steps are general rules about markup and text, never about a site:
+
+1. Chrome leaves the tree before anything is measured: `<nav>`, `<aside>`, `<footer>`, ARIA landmarks that
+   are not content, and elements whose class or id names them as chrome (comments, share bars, related
+   stories, newsletter and cookie boxes, ad slots). They are detached, not destroyed: the caller records
+   their links with the kind of region they came from.
+2. The article region is scored the way readability does it: each block's own text (inline children
+   included, block children not) of 25+ characters scores 1 + its commas + one per 100 characters (at most
+   3), credited to its parent, half to its grandparent and a third to the level above; a candidate's total
+   is weighted by the words of its class and id and discounted by its link density. Markup that names the
+   article (`itemprop=articleBody`, `<article>`, `<main>`, `role=main`) is taken when it agrees with the
+   scores (it holds the best region and not much more text, or most of the best region's text), and is
+   passed over when it names something else (a teaser `<article>` in a rail, a `<main>` with the rails).
+
+Rejected: taking the first named region (a teaser card wins on many pages), and text density alone without
+the chrome step (share bars and comment threads are dense text too).
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+
+from newslake.core.model import LinkContext
+from newslake.core.selectors import Selector
+from newslake.core.tags import BLOCK_TAGS, HEADING_TAGS, PARAGRAPH_TAGS
+
+# --- chrome ------------------------------------------------------------------------------------------------
+_REGION_TAGS = {"nav": LinkContext.NAVIGATION, "aside": LinkContext.ASIDE, "footer": LinkContext.FOOTER}
+_REGION_ROLES = {
+    "navigation": LinkContext.NAVIGATION,
+    "banner": LinkContext.NAVIGATION,
+    "search": LinkContext.NAVIGATION,
+    "menu": LinkContext.NAVIGATION,
+    "menubar": LinkContext.NAVIGATION,
+    "complementary": LinkContext.ASIDE,
+    "contentinfo": LinkContext.FOOTER,
+    "dialog": LinkContext.PAGE,
+    "alertdialog": LinkContext.PAGE,
+}
+# Words of class/id attributes (split at anything not a letter or digit) that name chrome, by the kind of
+# region they are. ("ad" alone was rejected: "non-ad-column" holds an article; "widget": Blogger's post is one.)
+# Whole words only: "comment" but not "commentary", "share" but not "shareholder".
+_CHROME_WORDS: dict[LinkContext, frozenset[str]] = {
+    LinkContext.NAVIGATION: frozenset(
+        {"nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "masthead", "topbar", "pagination",
+         "pager", "skiplink", "skip"}
+    ),
+    LinkContext.ASIDE: frozenset(
+        {"sidebar", "related", "recommended", "recommendations", "popular", "trending", "mostread",
+         "outbrain", "taboola", "promo", "promoted", "rail", "teaser", "teasers"}
+    ),
+    LinkContext.FOOTER: frozenset({"footer", "copyright"}),
+    LinkContext.COMMENTS: frozenset({"comment", "comments", "disqus", "replies", "respond"}),
+    LinkContext.SHARE: frozenset({"share", "sharing", "sharebar", "social", "socials", "sharetools"}),
+    LinkContext.PAGE: frozenset(
+        {"newsletter", "subscribe", "subscription", "signup", "cookie", "cookies", "consent", "gdpr", "modal",
+         "popup", "paywall", "advert", "advertisement", "ads", "adunit", "sponsor", "sponsored", "tags",
+         "tagcloud", "print", "login"}
+    ),
+}  # fmt: skip
+# Words that name the article's own text; they veto a chrome word in the same attribute (chrome inside the
+# article, "comment-body" in "comments", goes with its outer region).
+BODY_WORDS = frozenset({"articlebody", "body", "content", "entry", "text", "prose", "story", "richtext"})
+_CHROME_KIND = {word: kind for kind, words in _CHROME_WORDS.items() for word in words}
+_WORD = re.compile(r"[a-z0-9]+")
+_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+# A cheap filter in C (substring tests) that the exact word test in Python then confirms: testing every
+# element's attributes in Python cost more than the rest of the extraction.
+_PREFILTER = sorted({w for w in _CHROME_KIND if len(w) > 2})
+SEL_CHROME = Selector(
+    "//nav | //aside | //footer | //*[@role]"
+    " | //*[@class or @id][" + " or ".join(f"contains({_LOWER}, '{w}')" for w in _PREFILTER) + "]"
+)
+SEL_ARTICLE_BODY = Selector(".//*[@itemprop='articleBody']")
+# Chrome holding more than this share of the page's text is a wrapper with an unlucky name ("page-with-
+# sidebar", "has-comments"), not chrome.
+_CHROME_MAX_SHARE = 0.5
+
+
+def _words(element: HtmlElement) -> list[str]:
+    return _WORD.findall(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+
+
+def chrome_kind(element: HtmlElement) -> LinkContext | None:
+    """The kind of chrome an element is by its tag, ARIA role or class/id words; None when it is not chrome."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in ("html", "body", "main", "article"):
+        return None  # named content, or the whole page: never chrome as a whole
+    if tag in _REGION_TAGS:
+        return _REGION_TAGS[tag]
+    role = (element.get("role") or "").strip().lower()
+    if role in _REGION_ROLES:
+        return _REGION_ROLES[role]
+    if role == "main" or element.get("itemprop") == "articleBody":
+        return None
+    words = _words(element)
+    if not BODY_WORDS.isdisjoint(words):
+        return None  # "l-sidebar-fixed l-article-body-segment": losing the article costs more than keeping chrome
+    return next((_CHROME_KIND[w] for w in words if w in _CHROME_KIND), None)
+
+
+@dataclass
+class Chrome:
+    """A region taken out of the page, kept for its links."""
+
+    kind: LinkContext
+    element: HtmlElement
+
+
+def remove_chrome(tree: HtmlElement) -> list[Chrome]:
+    """Detach every chrome region (outermost first) and return them; the tree keeps the rest."""
+    body = tree.find("body")
+    total = len(_text_of(body if body is not None else tree)) or 1
+    removed: list[Chrome] = []
+    for element in SEL_CHROME(tree):
+        if element.getparent() is None or _detached(element, tree):
+            continue  # inside a region already taken out
+        kind = chrome_kind(element)
+        if kind is None or SEL_ARTICLE_BODY(element):
+            continue
+        if len(_text_of(element)) > _CHROME_MAX_SHARE * total:
+            continue
+        removed.append(Chrome(kind, element))
+        _detach(element)
+    return removed
+
+
+def _text_of(element: HtmlElement) -> str:
+    return "".join(element.itertext())
+
+
+def _detached(element: HtmlElement, tree: HtmlElement) -> bool:
+    return element.getroottree().getroot() is not tree
+
+
+def _detach(element: HtmlElement) -> None:
+    """Take the element out, leaving its tail text in place (tails belong to the surrounding text)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail, element.tail = element.tail, None
+    previous = element.getprevious()
+    parent.remove(element)
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+_MIN_BLOCK_CHARS = 25
+_COMMAS = re.compile("[,，、;；]")
+_POSITIVE_WORDS = frozenset(
+    {"article", "articlebody", "body", "content", "entry", "main", "page", "post", "text", "blog", "story",
+     "hentry", "prose", "richtext"}
+)  # fmt: skip
+_NEGATIVE_WORDS = frozenset(_CHROME_KIND) | {"meta", "footnote", "caption", "credit", "extra", "shoutbox"}
+_TAG_WEIGHT = {
+    "div": 5, "section": 3, "article": 5, "main": 3, "pre": 3, "td": 3, "blockquote": 3, "address": -3,
+    "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "th": -5,
+    "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5,
+}  # fmt: skip
+
+
+@dataclass
+class _Tally:
+    """Characters of a block's own text, of it inside links, and its commas."""
+
+    chars: int = 0
+    link_chars: int = 0
+    commas: int = 0
+
+    def add(self, text: str, in_link: bool) -> None:
+        size = len(text.strip())
+        self.chars += size
+        if in_link:
+            self.link_chars += size
+        self.commas += len(_COMMAS.findall(text))
+
+
+def _own_text(root: HtmlElement) -> dict[HtmlElement, _Tally]:
+    """Each block's own text, in one recursive pass: an inline element's text counts for its block."""
+    tallies: dict[HtmlElement, _Tally] = defaultdict(_Tally)
+
+    def visit(element: HtmlElement, owner: HtmlElement, in_link: bool) -> None:
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            child_owner = child if tag in BLOCK_TAGS else owner
+            child_link = in_link or tag == "a"
+            if child.text:
+                tallies[child_owner].add(child.text, child_link)
+            visit(child, child_owner, child_link)
+            if child.tail:
+                tallies[owner].add(child.tail, in_link)
+
+    if root.text:
+        tallies[root].add(root.text, False)
+    visit(root, root, False)
+    return tallies
+
+
+def _class_weight(element: HtmlElement) -> int:
+    words = set(_words(element))
+    return 25 * (bool(words & _POSITIVE_WORDS) - bool(words & _NEGATIVE_WORDS))
+
+
+@dataclass
+class Scores:
+    """Readability scores of the candidates, and the text they hold (chars, link chars) for comparisons."""
+
+    score: dict[HtmlElement, float]
+    chars: dict[HtmlElement, int]
+    link_chars: dict[HtmlElement, int]
+
+    def link_density(self, element: HtmlElement) -> float:
+        chars = self.chars.get(element, 0)
+        return self.link_chars.get(element, 0) / chars if chars else 0.0
+
+
+def score(root: HtmlElement) -> Scores:
+    tallies = _own_text(root)
+    raw: dict[HtmlElement, float] = defaultdict(float)
+    chars: dict[HtmlElement, int] = defaultdict(int)
+    link_chars: dict[HtmlElement, int] = defaultdict(int)
+    for block, tally in tallies.items():
+        if not tally.chars:
+            continue
+        chars[block] += tally.chars
+        link_chars[block] += tally.link_chars
+        ancestors = list(block.iterancestors())
+        for ancestor in ancestors:
+            chars[ancestor] += tally.chars
+            link_chars[ancestor] += tally.link_chars
+        if tally.chars < _MIN_BLOCK_CHARS or block.tag in HEADING_TAGS:
+            continue
+        points = 1 + tally.commas + min(tally.chars // 100, 3)
+        # A paragraph credits its parent; loose text in a container is a paragraph of that container (as
+        # readability wraps it in a <p>), so the container itself is credited first.
+        chain = ancestors if block.tag in PARAGRAPH_TAGS else [block, *ancestors]
+        for level, ancestor in enumerate(chain[:3]):
+            raw[ancestor] += points / (1, 2, 3)[level]
+    scores = Scores({}, chars, link_chars)
+    for element, total in raw.items():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in ("html", "body"):
+            continue
+        initial = _TAG_WEIGHT.get(tag, 0) + _class_weight(element)
+        scores.score[element] = (initial + total) * (1 - scores.link_density(element))
+    return scores
+
+
+def best_region(root: HtmlElement, scores: Scores) -> HtmlElement | None:
+    """Readability's choice: the top scorer, moved up to an ancestor that several near-top scorers share or
+    that scores higher still."""
+    if not scores.score:
+        return None
+    ranked = sorted(scores.score.items(), key=lambda pair: pair[1], reverse=True)
+    top, top_score = ranked[0]
+    if top_score <= 0:
+        return None
+    near = [set(e.iterancestors()) for e, s in ranked[1:5] if s >= 0.75 * top_score]
+    for ancestor in top.iterancestors():
+        if ancestor is root or ancestor.tag in ("html", "body"):
+            break
+        if sum(ancestor in chain for chain in near) >= 3:
+            top = ancestor
+            break
+    last = scores.score.get(top, top_score)
+    threshold = last / 3
+    for ancestor in top.iterancestors():
+        if ancestor is root or ancestor.tag in ("html", "body"):
+            break
+        if ancestor not in scores.score:
+            continue
+        if scores.score[ancestor] < threshold:
+            break
+        if scores.score[ancestor] > last:
+            top = ancestor
+            break
+        last = scores.score[ancestor]
+    parent = top.getparent()
+    while parent is not None and parent is not root and parent.tag not in ("html", "body") and len(parent) == 1:
+        top, parent = parent, parent.getparent()
+    return top
+
+
+# Markup that names the article region, most specific first.
+SEL_NAMED_REGIONS = tuple(
+    Selector(xpath) for xpath in ("//*[@itemprop='articleBody']", "//article", "//main", "//*[@role='main']")
+)
+# A named region that holds the best-scoring region may add this much text to it (captions, headings, the
+# standfirst) and still be the article; more than that, and it holds rails and teasers too.
+_NAMED_MAX_EXTRA = 1.6
+# A named region inside the best region must hold this share of its text to stand for it.
+_NAMED_MIN_SHARE = 0.6
+
+
+def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+    return outer is inner or any(a is outer for a in inner.iterancestors())
+
+
+def content_root(tree: HtmlElement) -> HtmlElement:
+    """The element holding the article (see the module doc); `<body>` when the page has no prose region."""
+    body = tree.find("body")
+    page = body if body is not None else tree
+    scores = score(page)
+    best = best_region(page, scores)
+    for selector in SEL_NAMED_REGIONS:
+        named = [e for e in selector(tree) if scores.chars.get(e, 0) >= 50]
+        if not named:
+            continue
+        if best is None:
+            return max(named, key=lambda e: scores.chars.get(e, 0))
+        best_chars = scores.chars.get(best, 0)
+        for element in sorted(named, key=lambda e: scores.chars.get(e, 0)):
+            chars = scores.chars.get(element, 0)
+            if _contains(element, best) and chars <= _NAMED_MAX_EXTRA * best_chars:
+                return element
+            if _contains(best, element) and chars >= _NAMED_MIN_SHARE * best_chars:
+                return element
+    return best if best is not None else page
+
+
+def detach_region(element: HtmlElement) -> None:
+    """Take the article region out of the page (after it was read) so that what remains is the page's rest."""
+    _detach(element)
