@@ -101,6 +101,16 @@ def host_of(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+# A root-relative path without dot segments, backslashes or whitespace (those need urljoin's rules).
+_PLAIN_ABSOLUTE_PATH = re.compile(r"/(?![/.])(?:[^\s\\/.]|\.(?![./]|$)|/(?![/.]))*$")
+
+
+def _origin(base: str) -> str:
+    """`https://host` of a normalised http(s) URL."""
+    end = base.find("/", base.find("//") + 2)
+    return base if end < 0 else base[:end]
+
+
 def resolve_href(href: str, base: str) -> str:
     """Resolve a link against the article URL; raise `UrlError` unless the result is http(s)."""
     href = href.strip()
@@ -108,7 +118,12 @@ def resolve_href(href: str, base: str) -> str:
         raise UrlError("empty href")
     try:
         # An absolute http(s) href (most of them) needs no joining: urljoin would parse both URLs for nothing.
-        joined = href if href[:8].lower().startswith(("http://", "https://")) else urljoin(base, href)
+        if href[:8].lower().startswith(("http://", "https://")):
+            joined = href
+        elif href.startswith("/") and _PLAIN_ABSOLUTE_PATH.match(href):
+            joined = _origin(base) + href  # "/news/1": what urljoin gives, without parsing both URLs
+        else:
+            joined = urljoin(base, href)
     except ValueError as exc:  # "Invalid IPv6 URL" and the like
         raise UrlError(f"unparseable URL {href[:200]!r}: {exc}") from exc
     return normalise_http_url(joined, keep_fragment=True)
