@@ -151,7 +151,7 @@ def run_pipeline(seeds: Path, names: set[str]) -> dict[str, Extraction]:
     bodies = dict(blocks.group_by("article_id").agg(pl.col("text").str.join("\n")).iter_rows())
     out: dict[str, Extraction] = {}
     for row in articles.iter_rows(named=True):
-        offset = timedelta(minutes=row["utc_offset_minutes"] or 0) if "utc_offset_minutes" in row else timedelta()
+        offset = timedelta(minutes=row["utc_offset_minutes"] or 0)
         out[row["seed_file"]] = Extraction(
             body=bodies.get(row["article_id"], ""),
             day=(row["published_at"] + offset).date() if row["published_at"] else None,

@@ -122,6 +122,7 @@ def _article_row(item: Extracted) -> dict[str, Any]:
         "published_at": art.published.at,
         "date_source": art.published.source.value,
         "date_precision": art.published.precision.value,
+        "utc_offset_minutes": art.published.utc_offset_minutes,
         "crawled_at": art.crawled_at,
         "author": art.author,
         "lead": art.lead,

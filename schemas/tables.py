@@ -51,7 +51,12 @@ class Articles(pa.DataFrameModel):
     )
     date_precision: str = pa.Field(
         isin=[p.value for p in DatePrecision],
-        description="what the evidence stated: second, minute or day (a bare date is stored at 00:00 UTC)",
+        description="what the evidence stated: second, minute, day or month (stored at its first instant, UTC)",
+    )
+    utc_offset_minutes: pl.Int16 = pa.Field(
+        nullable=True,
+        in_range={"min_value": -840, "max_value": 840},
+        description="the time zone the page stated for published_at (minutes east of UTC); null when none",
     )
     crawled_at: UtcTimestamp = pa.Field(nullable=True, description="crawl time from the seed's comment line")
     author: str = pa.Field(nullable=True, description="byline; null when unknown")

@@ -35,7 +35,7 @@ def test_article_columns_come_from_the_record() -> None:
     names = {f.name for f in dataclasses.fields(Article)} | {
         name for name, value in vars(Article).items() if isinstance(value, property)
     }
-    batch_level = {"seed_file", "seed_sha256", "published_at", "date_source", "date_precision"}
+    batch_level = {"seed_file", "seed_sha256", "published_at", "date_source", "date_precision", "utc_offset_minutes"}
     counts = {"paragraph_count", "heading_count", "image_count", "link_count"}
     assert set(columns("articles")) <= names | batch_level | counts
 

@@ -19,12 +19,13 @@ the chrome step (share bars and comment threads are dense text too).
 """
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import lxml.etree
 from lxml.html import HtmlElement
 
+from newslake.core.dates import dates_in_text
 from newslake.core.model import LinkContext
 from newslake.core.selectors import Selector
 from newslake.core.tags import BLOCK_TAGS, HEADING_TAGS, PARAGRAPH_TAGS
@@ -272,6 +273,7 @@ def best_region(root: HtmlElement, scores: Scores) -> HtmlElement | None:
     top, top_score = ranked[0]
     if top_score <= 0:
         return None
+    top = _opening_post(top, top_score, scores)
     near = [set(e.iterancestors()) for e, s in ranked[1:5] if s >= 0.75 * top_score]
     for ancestor in top.iterancestors():
         if ancestor is root or ancestor.tag in ("html", "body"):
@@ -296,6 +298,41 @@ def best_region(root: HtmlElement, scores: Scores) -> HtmlElement | None:
     while parent is not None and parent is not root and parent.tag not in ("html", "body") and len(parent) == 1:
         top, parent = parent, parent.getparent()
     return top
+
+
+# A thread or an index page repeats one kind of box (same tag and class, each in a box of its own) for each
+# post; the opening post is the article. Boxes scoring under this share of the best are not posts.
+_POST_MIN_SHARE = 0.1
+_POSTS_MIN = 3
+
+
+def _opening_post(top: HtmlElement, top_score: float, scores: Scores) -> HtmlElement:
+    """The first of the posts when `top` is one of several alike boxes under different parents, else `top`."""
+    kind = (top.tag, top.get("class"))
+    if not kind[1]:
+        return top
+    posts = [
+        e for e, s in scores.score.items() if (e.tag, e.get("class")) == kind and s >= _POST_MIN_SHARE * top_score
+    ]  # in document order: scores are credited in the order the text is met
+    if len(posts) < _POSTS_MIN or len({id(p.getparent()) for p in posts}) < len(posts):
+        return top  # siblings: paragraphs of one article, not posts
+    # Posts are dated, each in its own box; an article cut into sections by figures is not.
+    boxes = Counter(box for post in posts for box in post.iterancestors())
+    dated = sum(_is_dated(post, boxes) for post in posts)
+    return posts[0] if 2 * dated >= len(posts) else top
+
+
+def _is_dated(post: HtmlElement, boxes: Counter[HtmlElement]) -> bool:
+    """Whether a date is written in the post's own box (its largest ancestor holding no other post), outside
+    the post's text."""
+    box = None
+    for ancestor in post.iterancestors():
+        if boxes[ancestor] > 1:
+            break
+        box = ancestor
+    if box is None:
+        return False
+    return bool(dates_in_text("".join(box.itertext()).replace("".join(post.itertext()), " ", 1)))
 
 
 # Markup that names the article region, most specific first.

@@ -4,7 +4,7 @@ Everything returns UTC datetimes. A value without a time zone is taken as UTC (t
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -35,16 +35,37 @@ _MONTHS = {
     )
     for name in names
 }
-_TIME = r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
-_ZONE = r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+_TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*([ap]\.?m\.?(?![a-z]))?)?"
+# Zones as pages write them: offsets, UTC/GMT with an offset, and the unambiguous abbreviations (CST and IST
+# name two zones each, so they are not read).
+_ZONE_NAMES = {
+    "Z": 0, "UTC": 0, "GMT": 0, "EST": -300, "EDT": -240, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
+    "PDT": -420, "BST": 60, "CET": 60, "CEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "JST": 540,
+    "KST": 540, "HKT": 480, "SGT": 480, "AEST": 600, "AEDT": 660,
+}  # fmt: skip
+_ZONE = (
+    r"\s*((?:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|"
+    + "|".join(sorted(_ZONE_NAMES, key=len, reverse=True))
+    + r")?(?![A-Za-z])"
+)
 # 2022-01-13, 2022/1/13, 2022.01.13, with optional time and zone.
 _ISO = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)" + _TIME + _ZONE, re.IGNORECASE)
+# 17/9/2004 5:54:13 AM: day first unless the first number cannot be a month (see `_from_match`); only
+# text evidence uses it, since the order is a guess.
+_NUMERIC_DMY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])" + _TIME + _ZONE, re.IGNORECASE)
 # 2005年3月21日 [11:21]
-_CJK = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME.replace("[ T]+", r"\s*"))
+_CJK = re.compile(
+    r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME.replace("[ T,]+", r"\s*"), re.IGNORECASE
+)
+# 2003年5月: a month, written alone (a report's date); only text evidence uses it.
+_CJK_MONTH = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?!\s*\d)")
 # March 21, 2005 / 21 March 2005 [11:21]
 _MONTH_NAME = r"([A-Za-zéûä]{3,9})\.?"
-_EN_MDY = re.compile(_MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE)
-_EN_DMY = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+((?:19|20)\d{2})" + _TIME + _ZONE)
+_EN_MDY = re.compile(_MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE, re.IGNORECASE)
+_EN_DMY = re.compile(
+    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
+    re.IGNORECASE,
+)
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z|[+-]\d{4})?$")
 # Dates in URL paths: /2022/01/13/, /2022-01-13/, /20220113/, /2022/0113/.
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|\d{0,8}(?:[/_.-]|$))")
@@ -69,20 +90,33 @@ class ParsedDate:
     at: datetime  # UTC
     precision: DatePrecision
     has_zone: bool
+    offset_minutes: int | None = None  # the zone the text stated, minutes east of UTC
 
 
 def _zone(token: str | None) -> timezone | None:
     if not token:
         return None
-    token = token.upper()
-    if token in {"Z", "UTC", "GMT"}:
-        return UTC
+    token = token.upper().replace(" ", "")
+    if token in _ZONE_NAMES:
+        return timezone(timedelta(minutes=_ZONE_NAMES[token]))
+    if token.startswith(("UTC", "GMT")):
+        token = token[3:]
     sign = -1 if token[0] == "-" else 1
     digits = token[1:].replace(":", "")
+    if len(digits) <= 2:
+        digits = digits.zfill(2) + "00"  # GMT+8
     hours, minutes = int(digits[:2]), int(digits[2:4])
     if hours > 14 or minutes > 59:
         return None
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _hour(hour: str, meridiem: str | None) -> int:
+    """24-hour clock from "3" + "pm"; an hour already past 12 ("15:24pm") is kept."""
+    value = int(hour)
+    if meridiem is None or value > 12:
+        return value
+    return value % 12 + (12 if meridiem[0].lower() == "p" else 0)
 
 
 def _build(
@@ -93,16 +127,41 @@ def _build(
     minute: str | None,
     second: str | None,
     zone: str | None,
+    meridiem: str | None = None,
 ) -> ParsedDate | None:
     try:
         tz = _zone(zone)
         if hour is None:
             return ParsedDate(datetime(year, month, day, tzinfo=UTC), DatePrecision.DAY, has_zone=False)
-        local = datetime(year, month, day, int(hour), int(minute or 0), int(second or 0), tzinfo=tz or UTC)
+        local = datetime(year, month, day, _hour(hour, meridiem), int(minute or 0), int(second or 0), tzinfo=tz or UTC)
     except (ValueError, OverflowError):
         return None
     precision = DatePrecision.SECOND if second is not None else DatePrecision.MINUTE
-    return ParsedDate(local.astimezone(UTC), precision, has_zone=tz is not None)
+    offset = tz.utcoffset(None) if tz is not None else None
+    minutes = int(offset.total_seconds() // 60) if offset is not None else None
+    return ParsedDate(local.astimezone(UTC), precision, has_zone=tz is not None, offset_minutes=minutes)
+
+
+_PATTERNS = ((_ISO, "ymd"), (_CJK, "ymd"), (_EN_MDY, "mdy"), (_EN_DMY, "dmy"))
+
+
+def _from_match(match: re.Match[str], order: str) -> ParsedDate | None:
+    groups = match.groups()
+    hour, minute, second, meridiem = groups[3], groups[4], groups[5], groups[6]
+    zone = groups[7] if len(groups) > 7 else None
+    if order == "ymd":
+        year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
+    elif order == "numeric":
+        first, second_number, year = int(groups[0]), int(groups[1]), int(groups[2])
+        # Day first, as most of the world writes it, unless that makes no date (7/25/2005 is July).
+        day, month = (second_number, first) if second_number > 12 else (first, second_number)
+    else:
+        month = _MONTHS.get((groups[0] if order == "mdy" else groups[1]).lower(), 0)
+        if not month:
+            return None
+        year = int(groups[2])
+        day = int(groups[1] if order == "mdy" else groups[0])
+    return _build(year, month, day, hour, minute, second, zone, meridiem)
 
 
 def parse_date(text: str) -> ParsedDate | None:
@@ -114,25 +173,12 @@ def parse_date(text: str) -> ParsedDate | None:
     if compact is not None:
         y, mo, d, h, mi, s, z = compact.groups()
         return _build(int(y), int(mo), int(d), h, mi, s, z)
-    for pattern, order in ((_ISO, "ymd"), (_CJK, "ymd"), (_EN_MDY, "mdy"), (_EN_DMY, "dmy")):
+    for pattern, order in _PATTERNS:
         match = pattern.search(text)
-        if match is None:
-            continue
-        groups = match.groups()
-        zone = groups[6] if len(groups) > 6 else None
-        hour, minute, second = groups[3], groups[4], groups[5]
-        if order == "ymd":
-            year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
-        else:
-            month_word = groups[0] if order == "mdy" else groups[1]
-            month = _MONTHS.get(month_word.lower(), 0)
-            if not month:
-                continue
-            year = int(groups[2])
-            day = int(groups[1] if order == "mdy" else groups[0])
-        parsed = _build(year, month, day, hour, minute, second, zone)
-        if parsed is not None:
-            return parsed
+        if match is not None:
+            parsed = _from_match(match, order)
+            if parsed is not None:
+                return parsed
     return None
 
 
@@ -162,7 +208,7 @@ def believable(parsed: ParsedDate, crawled_at: datetime | None) -> bool:
         return False
     if crawled_at is None:
         return True
-    if parsed.precision is DatePrecision.DAY:
+    if parsed.precision in (DatePrecision.DAY, DatePrecision.MONTH):
         return parsed.at.date() <= crawled_at.date() + timedelta(days=1)
     slack = timedelta(minutes=5) if parsed.has_zone else _NAIVE_SLACK
     return parsed.at <= crawled_at + slack
@@ -184,8 +230,103 @@ def _same_day_or_unknown(relative: datetime, attribute: ParsedDate | None) -> bo
     return abs((relative.date() - attribute.at.date()).days) <= 1
 
 
-def decide_published(evidence: Iterable[DateEvidence], url: str, crawled_at: datetime | None) -> PublishedDate | None:
-    """The first believable date among the evidence, then the URL's date, then the crawl time."""
+# Labels written just before a date: "发表于 2005-07-31", "Posted: 18 Nov 2019" versus "Updated: 18 Nov 2019".
+_PUBLISHED_LABEL = re.compile(
+    r"(?:发表|發表|发布|發布|时间|時間|日期|published|posted|publication|erschienen|publié|publicado)\W{0,4}$",
+    re.IGNORECASE,
+)
+_UPDATED_LABEL = re.compile(
+    r"(?:更新|修改|updated?|modified|last edited|aktualisiert|mis à jour|actualizado)\W{0,4}(?:on|at|am)?\W{0,2}$",
+    re.IGNORECASE,
+)
+_BEIJING_TIME = re.compile(r"北京时间|北京時間")
+_LABEL_WINDOW = 20
+# Text dates further than this (characters) from the title and from the article's start are somebody else's.
+_TEXT_DATE_REACH = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class TextDate:
+    parsed: ParsedDate
+    position: int
+    label: str | None  # "published", "updated", or None
+
+
+def _labelled(text: str, start: int) -> str | None:
+    before = text[max(0, start - _LABEL_WINDOW) : start]
+    if _UPDATED_LABEL.search(before):
+        return "updated"
+    if _PUBLISHED_LABEL.search(before):
+        return "published"
+    return None
+
+
+def _with_beijing_time(parsed: ParsedDate, text: str, start: int) -> ParsedDate:
+    """ "北京时间 2005-04-05 06:40" states UTC+8 in words."""
+    if parsed.has_zone or parsed.precision is DatePrecision.DAY:
+        return parsed
+    if not _BEIJING_TIME.search(text[max(0, start - _LABEL_WINDOW) : start + 40]):
+        return parsed
+    shifted = parsed.at - timedelta(hours=8)
+    return ParsedDate(shifted, parsed.precision, has_zone=True, offset_minutes=480)
+
+
+def dates_in_text(text: str) -> list[TextDate]:
+    """Every date written in `text`, with its position and its label."""
+    found: list[TextDate] = []
+    for pattern, order in (*_PATTERNS, (_NUMERIC_DMY, "numeric")):
+        for match in pattern.finditer(text):
+            parsed = _from_match(match, order)
+            if parsed is not None:
+                parsed = _with_beijing_time(parsed, text, match.start())
+                found.append(TextDate(parsed, match.start(), _labelled(text, match.start())))
+    for match in _CJK_MONTH.finditer(text):
+        try:
+            at = datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
+        except ValueError:
+            continue
+        parsed = ParsedDate(at, DatePrecision.MONTH, has_zone=False)
+        found.append(TextDate(parsed, match.start(), _labelled(text, match.start())))
+    return found
+
+
+def _distance(position: int, anchors: Iterable[tuple[int, float]]) -> float:
+    """Weighted characters to the nearest anchor; a date before an anchor counts double (dates follow titles)."""
+    return min(
+        ((position - a if position >= a else 2 * (a - position)) * weight for a, weight in anchors),
+        default=float(position),
+    )
+
+
+def text_date(text: str, anchors: Iterable[tuple[int, float]], crawled_at: datetime | None) -> ParsedDate | None:
+    """The date written nearest the title or the article's start: labelled "published" ones first, then
+    unlabelled, then "updated" ones; month-only dates ("2003年5月") only when no day is written near.
+    `anchors` are (position, weight): distances to a heavier anchor count more."""
+    anchors = list(anchors)
+    weights = {"published": 0.25, None: 1.0, "updated": 4.0}
+    best: tuple[float, ParsedDate] | None = None
+    for found in dates_in_text(text):
+        if not believable(found.parsed, crawled_at):
+            continue
+        distance = _distance(found.position, anchors)
+        if distance > _TEXT_DATE_REACH:
+            continue
+        cost = distance * weights[found.label] + (
+            10 * _TEXT_DATE_REACH if found.parsed.precision is DatePrecision.MONTH else 0
+        )
+        if best is None or cost < best[0]:
+            best = (cost, found.parsed)
+    return best[1] if best is not None else None
+
+
+def decide_published(
+    evidence: Iterable[DateEvidence],
+    url: str,
+    crawled_at: datetime | None,
+    text: Callable[[], ParsedDate | None] | None = None,
+) -> PublishedDate | None:
+    """The first believable date among the evidence, then the date written near the title (`text`, looked
+    for only when needed), then the URL's date, then the crawl time."""
     for item in evidence:
         parsed = parse_date(item.value) if item.value else None
         if item.source is DateSource.TIME_ELEMENT and crawled_at is not None and item.text:
@@ -197,7 +338,10 @@ def decide_published(evidence: Iterable[DateEvidence], url: str, crawled_at: dat
         if parsed is None and item.text:
             parsed = parse_date(item.text)
         if parsed is not None and believable(parsed, crawled_at):
-            return PublishedDate(parsed.at, item.source, parsed.precision)
+            return PublishedDate(parsed.at, item.source, parsed.precision, parsed.offset_minutes)
+    written = text() if text is not None else None
+    if written is not None:
+        return PublishedDate(written.at, DateSource.TEXT, written.precision, written.offset_minutes)
     from_url = date_from_url(url)
     if from_url is not None and believable(from_url, crawled_at):
         return PublishedDate(from_url.at, DateSource.URL, from_url.precision)

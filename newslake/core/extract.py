@@ -10,12 +10,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 
 import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core.content import BODY_WORDS, Chrome, content_root, detach_region, remove_chrome
-from newslake.core.dates import decide_published
+from newslake.core.dates import ParsedDate, decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.html import PageMeta, parse_html
 from newslake.core.language import resolve_language
@@ -66,6 +67,7 @@ SEL_HEADING_OR_LIST = Selector(
     ".//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul or self::ol]"
 )
 SEL_FIGCAPTION = Selector(".//figcaption")
+SEL_H1 = Selector("//h1")
 SEL_CREDIT_MARKUP = Selector(".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]")
 SEL_TEXT_BLOCKS = Selector(
     ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
@@ -562,6 +564,38 @@ def _prune(root: HtmlElement) -> None:
             element.drop_tree()
 
 
+def _page_text(tree: HtmlElement) -> str:
+    body = tree.find("body")
+    return normalise_text(" ".join((body if body is not None else tree).itertext()))
+
+
+_SIGNATURE_WEIGHT = 8.0
+_TITLE_SEPARATORS = re.compile(r"\s[-|–—_:]\s|[|_｜—]")
+
+
+def _titles(seed: Seed, page: PageMeta, tree: HtmlElement) -> list[str]:
+    """What the page's title may be written as: the header's title, its parts ("Story - Site"), the <h1>s."""
+    titles = [t for t in (seed.title, page.page_title) if t]
+    parts = [part.strip() for t in titles for part in _TITLE_SEPARATORS.split(t)]
+    h1s = [normalise_text(h.text_content()) for h in SEL_H1(tree)]
+    return [t for t in dict.fromkeys([*titles, *parts, *h1s]) if len(t) >= 4]
+
+
+def _written_date(page_text: str, titles: list[str], root: HtmlElement, seed: Seed) -> ParsedDate | None:
+    """The date written nearest the title or the article's first words."""
+    anchors = [(i, 1.0) for t in titles if (i := page_text.find(t)) >= 0]
+    # The article's first and last words: a date just before it is its dateline, just after it its signature
+    # ("本贴由 X 于 2005年8月12日16:12:21 发表").
+    opening = normalise_text(" ".join(islice(root.itertext(), 20)))[:30]
+    if opening and (start := page_text.find(opening)) >= 0:
+        anchors.append((start, 1.0))
+        ending = normalise_text(" ".join(list(root.itertext())[-20:]))[-30:]
+        if ending and (end := page_text.find(ending, start)) >= 0:
+            # weaker: a blog's own post date after a reprinted article loses to the article's dateline
+            anchors.append((end + len(ending), _SIGNATURE_WEIGHT))
+    return text_date(page_text, anchors or [(0, 1.0)], seed.crawled_at)
+
+
 def _base_url(base_href: str | None, url: str) -> str:
     """The page's `<base href>` (resolved against its URL) when it is a usable http(s) URL, else the URL."""
     if base_href:
@@ -580,9 +614,17 @@ def extract_article(seed: Seed) -> Article:
     tree = parse_html(seed.html)
     page = PageMeta(tree)
     _prune(tree)
+    # Pages without a machine-readable date get it from their text; the text is taken before the chrome
+    # (bylines, datelines in headers) leaves the tree.
+    page_text = None if page.has_structured_date() else _page_text(tree)
     chrome = remove_chrome(tree)
     root = content_root(tree)
-    published = decide_published(page.date_evidence(root), seed.url, seed.crawled_at)
+    published = decide_published(
+        page.date_evidence(root),
+        seed.url,
+        seed.crawled_at,
+        text=None if page_text is None else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
+    )
     if published is None:
         raise SeedRejected(
             Stage.EXTRACT,

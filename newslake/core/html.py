@@ -159,6 +159,12 @@ class PageMeta:
                 return text
         return None
 
+    def has_structured_date(self) -> bool:
+        """Whether meta tags or JSON-LD state a publication date (then the text is not searched)."""
+        return any(key in self.meta for key in _META_PUBLISHED) or any(
+            isinstance(obj.get("datePublished"), str | int) for obj in self.json_ld
+        )
+
     def date_evidence(self, content: HtmlElement) -> list[DateEvidence]:
         """Candidate publication dates in the order they are trusted: `<time>`, meta, JSON-LD."""
         evidence = [

@@ -27,6 +27,7 @@ class DatePrecision(StrEnum):
     SECOND = "second"
     MINUTE = "minute"
     DAY = "day"
+    MONTH = "month"  # "2003年5月": stored as the first of the month
 
 
 class LinkContext(StrEnum):
@@ -95,6 +96,7 @@ class PublishedDate:
     at: datetime
     source: DateSource
     precision: DatePrecision
+    utc_offset_minutes: int | None = None  # the zone the page stated for it; None when it stated none
 
 
 @dataclass(frozen=True, slots=True)
