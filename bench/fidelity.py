@@ -284,7 +284,7 @@ def render(report: dict[str, Any]) -> str:
             date_cell = f"{_fmt(s['date']['accuracy'])} ({s['date']['right']}/{s['date']['of']})"
             author_cell = f"{_fmt(s['author']['accuracy'])} ({s['author']['right']}/{s['author']['of']})"
             lines.append(
-                f"| {part} | {system} | {s['pages']} | {_fmt(s['f1'])} | {_fmt(s['precision'])} | "
+                f"| {part} | {system} | {s['pages']} | {s['f1']:.4f} | {_fmt(s['precision'])} | "
                 f"{_fmt(s['recall'])} | {date_cell} | {author_cell} |"
             )
     lines += ["", "| seconds | |", "|---|---:|"]

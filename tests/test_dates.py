@@ -1,6 +1,6 @@
 """Dates: parsing the formats pages use, relative times, URL dates, and what is believed."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,9 +10,11 @@ from newslake.core.dates import (
     DateEvidence,
     believable,
     date_from_url,
+    dates_in_text,
     decide_published,
     parse_date,
     parse_relative,
+    text_date,
 )
 from newslake.core.model import DatePrecision, DateSource
 
@@ -92,3 +94,65 @@ def test_parse_date_never_raises(text: str) -> None:
     parsed = parse_date(text)
     if parsed is not None:
         assert parsed.at.tzinfo is not None
+
+
+# --- dates written in the text (issue 6) ----------------------------------------------------------------
+TEXT_CRAWL = datetime(2022, 4, 15, 5, 20, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "offset"),
+    [
+        ("Posted: Nov 20 2019, 11:06am EST", datetime(2019, 11, 20, 16, 6, tzinfo=UTC), -300),
+        ("18 Nov 2019 9:38 pm", datetime(2019, 11, 18, 21, 38, tzinfo=UTC), None),
+        ("2005-04-05 06:40 GMT+8", datetime(2005, 4, 4, 22, 40, tzinfo=UTC), 480),
+        ("2005年3月21日 11:21", datetime(2005, 3, 21, 11, 21, tzinfo=UTC), None),
+    ],
+)
+def test_times_with_meridiem_and_zones(text: str, expected: datetime, offset: int | None) -> None:
+    parsed = parse_date(text)
+    assert parsed is not None
+    assert (parsed.at, parsed.offset_minutes) == (expected, offset)
+
+
+def test_the_date_nearest_the_title_wins_and_published_beats_updated() -> None:
+    text = "Archive 2004-01-02 | The Title | Updated: 2005-03-22 10:00 Posted: 2005-03-21 08:00 | body text"
+    found = text_date(text, [(text.index("The Title"), 1.0)], TEXT_CRAWL)
+    assert found is not None and found.at == datetime(2005, 3, 21, 8, 0, tzinfo=UTC)
+
+
+def test_an_updated_date_is_taken_when_it_is_the_only_one() -> None:
+    text = "标题 2005-04-27 14:32更新 来源：千龙新闻网"
+    found = text_date(text, [(0, 1.0)], TEXT_CRAWL)
+    assert found is not None and found.at.date().isoformat() == "2005-04-27"
+
+
+def test_beijing_time_in_words_states_the_zone() -> None:
+    text = "标题 北京时间 2005-04-05 06:40 正文"
+    found = text_date(text, [(0, 1.0)], TEXT_CRAWL)
+    assert found is not None
+    assert (found.at, found.offset_minutes) == (datetime(2005, 4, 4, 22, 40, tzinfo=UTC), 480)
+
+
+def test_numeric_dates_are_day_first_unless_that_is_no_date() -> None:
+    assert [d.parsed.at.date().isoformat() for d in dates_in_text("发布日期： 7/5/2005 9:23:57 PM")] == ["2005-05-07"]
+    assert [d.parsed.at.date().isoformat() for d in dates_in_text("on 7/25/2005")] == ["2005-07-25"]
+
+
+def test_a_month_alone_is_the_last_resort() -> None:
+    text = "报告 课题组 2003年5月 为了贯彻落实"
+    found = text_date(text, [(0, 1.0)], TEXT_CRAWL)
+    assert found is not None and (found.at.date().isoformat(), found.precision) == ("2003-05-01", DatePrecision.MONTH)
+    found = text_date(text + " 2005-03-06", [(0, 1.0)], TEXT_CRAWL)
+    assert found is not None and found.precision is DatePrecision.DAY
+
+
+def test_dates_after_the_crawl_or_far_away_are_not_believed() -> None:
+    assert text_date("title 2030-01-01 10:00", [(0, 1.0)], TEXT_CRAWL) is None
+    assert text_date("title" + " filler" * 2000 + " 2005-01-01", [(0, 1.0)], TEXT_CRAWL) is None
+
+
+@given(st.text(max_size=300))
+def test_text_dates_never_raise(text: str) -> None:
+    for found in dates_in_text(text):
+        assert found.parsed.at.tzinfo is UTC or found.parsed.at.utcoffset() == timedelta(0)

@@ -18,7 +18,7 @@ from lxml.html import HtmlElement
 from newslake.core.content import BODY_WORDS, Chrome, content_root, detach_region, remove_chrome
 from newslake.core.dates import ParsedDate, decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
-from newslake.core.html import PageMeta, parse_html
+from newslake.core.html import PageMeta, parse_html, written_author
 from newslake.core.language import resolve_language
 from newslake.core.model import Article, Heading, Image, Link, LinkContext, Paragraph
 from newslake.core.seed import Seed
@@ -569,6 +569,11 @@ def _page_text(tree: HtmlElement) -> str:
     return normalise_text(" ".join((body if body is not None else tree).itertext()))
 
 
+def _page_text_with(tree: HtmlElement, chrome: list[Chrome]) -> str:
+    """The page's text when the chrome already left the tree: the rest of the page, then the chrome's text."""
+    return normalise_text(" ".join([_page_text(tree), *(" ".join(c.element.itertext()) for c in chrome)]))
+
+
 _SIGNATURE_WEIGHT = 8.0
 _TITLE_SEPARATORS = re.compile(r"\s[-|–—_:]\s|[|_｜—]")
 
@@ -583,6 +588,11 @@ def _titles(seed: Seed, page: PageMeta, tree: HtmlElement) -> list[str]:
 
 def _written_date(page_text: str, titles: list[str], root: HtmlElement, seed: Seed) -> ParsedDate | None:
     """The date written nearest the title or the article's first words."""
+    return text_date(page_text, _anchors_in(page_text, titles, root), seed.crawled_at)
+
+
+def _anchors_in(page_text: str, titles: list[str], root: HtmlElement) -> list[tuple[int, float]]:
+    """Where the title and the article's first and last words are in the page text, with their weights."""
     anchors = [(i, 1.0) for t in titles if (i := page_text.find(t)) >= 0]
     # The article's first and last words: a date just before it is its dateline, just after it its signature
     # ("本贴由 X 于 2005年8月12日16:12:21 发表").
@@ -593,7 +603,7 @@ def _written_date(page_text: str, titles: list[str], root: HtmlElement, seed: Se
         if ending and (end := page_text.find(ending, start)) >= 0:
             # weaker: a blog's own post date after a reprinted article loses to the article's dateline
             anchors.append((end + len(ending), _SIGNATURE_WEIGHT))
-    return text_date(page_text, anchors or [(0, 1.0)], seed.crawled_at)
+    return anchors or [(0, 1.0)]
 
 
 def _base_url(base_href: str | None, url: str) -> str:
@@ -640,6 +650,9 @@ def extract_article(seed: Seed) -> Article:
     )
     walker.walk(root, is_root=True)
     author = page.author(tree)
+    if author is None:
+        text = page_text if page_text is not None else _page_text_with(tree, chrome)
+        author = written_author(text, _anchors_in(text, _titles(seed, page, tree), root))
     walker.add_page_links(tree, root, chrome)
     if not walker.paragraphs:
         raise SeedRejected(

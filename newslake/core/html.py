@@ -5,6 +5,7 @@ depth and size limits (no `huge_tree`).
 """
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +36,55 @@ SEL_ITEMPROP_AUTHOR = Selector(
     "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
     " | //a[@rel='author']"
 )
+
+# Byline markup by class: "byline", "author", "author-name" (not "author-bio", a paragraph about them).
+SEL_BYLINE = Selector(
+    "//*[contains(concat(' ', translate(@class, '_-', '  '), ' '), ' byline ')"
+    " or contains(concat(' ', translate(@class, '_-', '  '), ' '), ' author ')"
+    " or contains(concat(' ', translate(@class, '_-', '  '), ' '), ' name ')"
+    "    and contains(@class, 'author')][not(.//p)]"
+)
+# "By Jane Doe", "作者：张三", "文/李四", "记者 王五": the label, then the name, up to a separator or a date.
+_BYLINE_LABEL = re.compile(
+    r"^(?:by|von|par|por|作者|作\s*者|文|记者|記者|撰文|编辑|編輯|责任编辑|責任編輯)\s*[:：/|]?\s*", re.IGNORECASE
+)
+_BYLINE_END = re.compile(
+    r"\s*(?:[|｜,，;；(（\[【]|\d{4}|updated|published|posted|发表|發表|来源|來源).*$", re.IGNORECASE
+)
+# Bylines written in running text: "作者：芊草凡凡", "编辑：山石", "发布时间 … by duscha", "本贴由 大卫 于 …",
+# "由海姑娘张贴". The name is one word (CJK names have no spaces).
+_WRITTEN_BYLINE = re.compile(
+    r"(?:作者|作\s者|编辑|編輯|记者|記者|撰文|楼主|樓主|(?<![A-Za-z])by)\s*[:：]?\s*([\w&·]{2,20})"
+    r"|由\s*([\w&·]{2,12}?)\s*(?:张贴|張貼|于|於|发表|發表)",
+    re.IGNORECASE,
+)
+_WRITTEN_BYLINE_REACH = 4000
+_CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+_CJK_NAME_MAX = 6
+
+
+def written_author(text: str, anchors: list[tuple[int, float]]) -> str | None:
+    """The byline written nearest the title or the article (see `dates.text_date` for the anchors)."""
+    best: tuple[float, str] | None = None
+    for match in _WRITTEN_BYLINE.finditer(text):
+        name = match.group(1) or match.group(2)
+        if not name or name.isdigit() or (_CJK_ONLY.match(name) and len(name) > _CJK_NAME_MAX):
+            continue  # a number, or a run of CJK text longer than names are
+        at = match.start()
+        distance = min((abs(at - a) * weight for a, weight in anchors), default=float(at))
+        if distance <= _WRITTEN_BYLINE_REACH and (best is None or distance < best[0]):
+            best = (distance, name)
+    return best[1] if best is not None else None
+
+
+_BYLINE_MAX_CHARS = 60
+
+
+def byline_name(text: str) -> str | None:
+    """The name in a byline's text ("By Jane Doe | Reuters" -> "Jane Doe"); None when nothing name-like is left."""
+    name = _BYLINE_END.sub("", _BYLINE_LABEL.sub("", text.strip())).strip(" :：-–—·")
+    return name if 0 < len(name) <= _BYLINE_MAX_CHARS else None
+
 
 # Meta names/properties that carry the publication time, most specific first; `modified`/`updated` ones are
 # deliberately absent: the published date is kept, not the last edit.
@@ -157,6 +207,10 @@ class PageMeta:
             text = normalise_text(element.text_content())
             if 0 < len(text) <= 100:
                 return text
+        for element in SEL_BYLINE(tree):
+            name = byline_name(normalise_text(element.text_content()))
+            if name:
+                return name
         return None
 
     def has_structured_date(self) -> bool:

@@ -1,0 +1,122 @@
+"""Finding the article in whole pages: chrome out (links kept), scoring, threads, bylines, link blocks."""
+
+from newslake.core import Article, extract_article, parse_seed
+from newslake.core.html import byline_name, written_author
+from newslake.core.model import LinkContext
+from tests.conftest import make_seed
+
+LONG = "This paragraph has enough words, and commas, to count as article text for the extractor."
+URL = "https://news.example.com/story/1"
+
+
+def extract(html: str, url: str = URL) -> Article:
+    return extract_article(parse_seed(make_seed(html, url=url)))
+
+
+def page(article_html: str, extra: str = "") -> str:
+    return f"""<html><body>
+    <header><nav><a href="/world">World</a> <a href="/sport">Sport</a></nav></header>
+    {article_html}
+    <aside><h3>Most read</h3><ul><li><a href="/a">Another story that many people read today</a></li></ul></aside>
+    {extra}
+    <footer><a href="https://other.org/terms">Terms</a> Copyright 2022</footer>
+    </body></html>"""
+
+
+def test_chrome_never_becomes_text_and_its_links_keep_their_kind() -> None:
+    article = extract(page(f"<div><p>{LONG}</p><p>{LONG} Two.</p></div>"))
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
+    assert not article.headings  # "Most read" was in the aside
+    contexts = {link.href: (link.context, link.position) for link in article.links}
+    assert contexts["https://news.example.com/world"] == (LinkContext.NAVIGATION, None)
+    assert contexts["https://news.example.com/a"] == (LinkContext.ASIDE, None)
+    assert contexts["https://other.org/terms"] == (LinkContext.FOOTER, None)
+
+
+def test_comment_threads_and_share_bars_by_class_are_chrome() -> None:
+    article = extract(
+        page(
+            f"""<div class="story"><p>{LONG}</p>
+            <div class="share-bar"><a href="https://twitter.com/share">Share on Twitter</a></div>
+            <p>{LONG} Two.</p></div>
+            <section id="comments"><p>{LONG} A reader's comment, long enough to be prose.</p>
+            <a href="/user/9">reader</a></section>"""
+        )
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
+    kinds = {link.href: link.context for link in article.links}
+    assert kinds["https://twitter.com/share"] == LinkContext.SHARE
+    assert kinds["https://news.example.com/user/9"] == LinkContext.COMMENTS
+
+
+def test_a_word_of_the_article_vetoes_a_chrome_word() -> None:
+    # "sidebar" names chrome, "article-body" the article: losing the article would cost more.
+    article = extract(page(f'<div class="l-sidebar-fixed l-article-body-segment"><p>{LONG}</p></div>'))
+    assert [p.text for p in article.paragraphs] == [LONG]
+
+
+def test_a_teaser_article_in_a_rail_does_not_win_over_the_prose() -> None:
+    teaser = '<article><a href="/x">A teaser headline that is long enough to count</a> 9h ago</article>'
+    article = extract(
+        page(f"""<div class="rail">{teaser}</div><div class="content"><p>{LONG}</p><p>{LONG} Two.</p>
+        <p>{LONG} Three.</p></div>""")
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two.", f"{LONG} Three."]
+
+
+def test_link_blocks_become_links_not_paragraphs() -> None:
+    article = extract(
+        f"""<main><p>{LONG}</p>
+        <p>· <a href="/r1">A related headline of some length</a> (2005-04-27)</p>
+        <p>{LONG} Two.</p></main>"""
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
+    related = next(link for link in article.links if link.href.endswith("/r1"))
+    assert related.context == LinkContext.LIST
+
+
+def test_bylines_are_not_paragraphs_and_give_the_author() -> None:
+    article = extract(
+        f"""<main><div class="byline">By <a href="/people/jd">Jane Doe</a> | Reuters</div>
+        <p>{LONG}</p></main>"""
+    )
+    assert [p.text for p in article.paragraphs] == [LONG]
+    assert article.author == "Jane Doe"
+    assert next(link for link in article.links if link.href.endswith("/people/jd")).context == LinkContext.BYLINE
+
+
+def test_the_opening_post_of_a_dated_thread_is_the_article() -> None:
+    posts = "".join(
+        f"""<table><tr><td class="post-title">Post {n} 2005-03-{21 - n} 01:20:44</td></tr>
+        <tr><td class="post-body">{LONG} Post {n}, {"longer, " * (10 * n)}</td></tr></table>"""
+        for n in range(1, 5)
+    )
+    article = extract(f"<html><body>{posts}</body></html>")
+    assert [p.text for p in article.paragraphs] == [f"{LONG} Post 1, {'longer, ' * 10}".strip()]
+    assert article.published.at.date().isoformat() == "2005-03-20"
+
+
+def test_boxes_without_dates_are_not_posts() -> None:
+    # Three alike boxes, the second the wordiest: undated, they are not a thread, so its first box is not
+    # taken for the article; the best-scoring box is.
+    sections = "".join(
+        f'<section><div class="post-content"><p>{LONG} Part {n}, {"more, " * (20 if n == 2 else 1)}</p></div>'
+        "</section><figure></figure>"
+        for n in range(1, 4)
+    )
+    article = extract(f"<html><body><div>{sections}</div></body></html>")
+    assert any("Part 2" in p.text for p in article.paragraphs)
+
+
+def test_byline_names() -> None:
+    assert byline_name("By Jane Doe | Reuters") == "Jane Doe"
+    assert byline_name("作者：张三 2005-03-21") == "张三"
+    assert byline_name("By") is None
+
+
+def test_written_bylines_nearest_the_article_win() -> None:
+    text = "首页 作者：站长 新闻 标题在这里 作者：芊草凡凡 时间：2005-08-22 正文开始"
+    assert written_author(text, [(text.index("标题"), 1.0)]) == "芊草凡凡"
+    assert written_author("发布时间 2005/03/15 22:36:13 by duscha 〓", [(0, 1.0)]) == "duscha"
+    assert written_author("本贴由 大卫 于2005年8月12日发表", [(0, 1.0)]) == "大卫"
+    assert written_author("楼主 一个中子撞击铀原子时铀原子变成了", [(0, 1.0)]) is None  # prose, not a name
