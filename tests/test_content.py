@@ -120,3 +120,19 @@ def test_written_bylines_nearest_the_article_win() -> None:
     assert written_author("发布时间 2005/03/15 22:36:13 by duscha 〓", [(0, 1.0)]) == "duscha"
     assert written_author("本贴由 大卫 于2005年8月12日发表", [(0, 1.0)]) == "大卫"
     assert written_author("楼主 一个中子撞击铀原子时铀原子变成了", [(0, 1.0)]) is None  # prose, not a name
+
+
+def test_by_in_running_prose_is_not_a_byline() -> None:
+    assert written_author("The brewery, owned by Kirin since 2009, said", [(0, 1.0)]) is None
+    assert written_author("By Louis Jacobson LATEST news", [(0, 1.0)]) == "Louis Jacobson"
+    assert written_author("作者的粗略估计", [(0, 1.0)]) is None
+
+
+def test_comment_form_markup_does_not_give_the_author() -> None:
+    article = extract(
+        page(
+            f"<div><p>{LONG}</p></div>",
+            extra='<div id="comments"><label class="comment-author">Nama</label><p>A reader wrote this.</p></div>',
+        )
+    )
+    assert article.author is None

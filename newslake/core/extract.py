@@ -569,11 +569,6 @@ def _page_text(tree: HtmlElement) -> str:
     return normalise_text(" ".join((body if body is not None else tree).itertext()))
 
 
-def _page_text_with(tree: HtmlElement, chrome: list[Chrome]) -> str:
-    """The page's text when the chrome already left the tree: the rest of the page, then the chrome's text."""
-    return normalise_text(" ".join([_page_text(tree), *(" ".join(c.element.itertext()) for c in chrome)]))
-
-
 _SIGNATURE_WEIGHT = 8.0
 _TITLE_SEPARATORS = re.compile(r"\s[-|–—_:]\s|[|_｜—]")
 
@@ -624,16 +619,19 @@ def extract_article(seed: Seed) -> Article:
     tree = parse_html(seed.html)
     page = PageMeta(tree)
     _prune(tree)
-    # Pages without a machine-readable date get it from their text; the text is taken before the chrome
-    # (bylines, datelines in headers) leaves the tree.
-    page_text = None if page.has_structured_date() else _page_text(tree)
+    # Pages without a machine-readable date or author get them from their text; the text is taken before
+    # the chrome (bylines, datelines in headers) leaves the tree, once for both.
+    stated = page.has_structured_date() and page.stated_author() is not None
+    page_text = None if stated else _page_text(tree)
     chrome = remove_chrome(tree)
     root = content_root(tree)
     published = decide_published(
         page.date_evidence(root),
         seed.url,
         seed.crawled_at,
-        text=None if page_text is None else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
+        text=None
+        if page_text is None or page.has_structured_date()
+        else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
     )
     if published is None:
         raise SeedRejected(
@@ -650,9 +648,8 @@ def extract_article(seed: Seed) -> Article:
     )
     walker.walk(root, is_root=True)
     author = page.author(tree)
-    if author is None:
-        text = page_text if page_text is not None else _page_text_with(tree, chrome)
-        author = written_author(text, _anchors_in(text, _titles(seed, page, tree), root))
+    if author is None and page_text is not None:
+        author = written_author(page_text, _anchors_in(page_text, _titles(seed, page, tree), root))
     walker.add_page_links(tree, root, chrome)
     if not walker.paragraphs:
         raise SeedRejected(

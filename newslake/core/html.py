@@ -54,20 +54,24 @@ _BYLINE_END = re.compile(
 # Bylines written in running text: "作者：芊草凡凡", "编辑：山石", "发布时间 … by duscha", "本贴由 大卫 于 …",
 # "由海姑娘张贴". The name is one word (CJK names have no spaces).
 _WRITTEN_BYLINE = re.compile(
-    r"(?:作者|作\s者|编辑|編輯|记者|記者|撰文|楼主|樓主|(?<![A-Za-z])by)\s*[:：]?\s*([\w&·]{2,20})"
-    r"|由\s*([\w&·]{2,12}?)\s*(?:张贴|張貼|于|於|发表|發表)",
-    re.IGNORECASE,
+    r"(?:作者|作\s者|编辑|編輯|记者|記者|撰文|楼主|樓主)(?:\s*[:：]\s*|\s+)([\w&·]{2,20})"
+    r"|(?<![A-Za-z])(?:by|By|BY)\s+([\w&·]{2,20}(?:\s+[A-Z][a-z][\w'’-]*){0,2})"
+    r"|由\s*([\w&·]{2,12}?)\s*(?:张贴|張貼|于|於|发表|發表)"
 )
 _WRITTEN_BYLINE_REACH = 4000
 _CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
 _CJK_NAME_MAX = 6
+_AFTER_TIME = re.compile(r"\d\s*$")
 
 
 def written_author(text: str, anchors: list[tuple[int, float]]) -> str | None:
     """The byline written nearest the title or the article (see `dates.text_date` for the anchors)."""
     best: tuple[float, str] | None = None
     for match in _WRITTEN_BYLINE.finditer(text):
-        name = match.group(1) or match.group(2)
+        name = match.group(1) or match.group(2) or match.group(3)
+        after_time = _AFTER_TIME.search(text[max(0, match.start() - 3) : match.start()]) is not None
+        if match.group(2) and not after_time and (match.group(0)[:2] != "By" or not name[0].isupper()):
+            continue  # prose says "owned by Kirin": a byline is "By Jane Doe", or a forum's "22:36:13 by duscha"
         if not name or name.isdigit() or (_CJK_ONLY.match(name) and len(name) > _CJK_NAME_MAX):
             continue  # a number, or a run of CJK text longer than names are
         at = match.start()
@@ -194,7 +198,8 @@ class PageMeta:
         self.base_href: str | None = next(iter(SEL_BASE_HREF.strings(tree)), None)
         self.page_title = normalise_text(self.meta.get("og:title", "") or tree.findtext(".//title") or "")
 
-    def author(self, tree: HtmlElement) -> str | None:
+    def stated_author(self) -> str | None:
+        """The author the meta tags or JSON-LD state."""
         for key in _META_AUTHOR:
             value = self.meta.get(key, "")
             if value and not value.lower().startswith(("http://", "https://")):
@@ -203,6 +208,14 @@ class PageMeta:
             name = _json_ld_author(obj.get("author"))
             if name:
                 return normalise_text(name)
+        return None
+
+    def author(self, tree: HtmlElement) -> str | None:
+        """The stated author, else byline markup in `tree` (call it once the chrome is out: comment forms and
+        teaser cards carry "author" markup too)."""
+        stated = self.stated_author()
+        if stated is not None:
+            return stated
         for element in SEL_ITEMPROP_AUTHOR(tree):
             text = normalise_text(element.text_content())
             if 0 < len(text) <= 100:

@@ -11,9 +11,10 @@ import hanzidentifier
 import py3langid
 
 UNDETERMINED = "und"
-# py3langid's cost grows with the text; 1000 characters decide the language as well as 3000 (same answers
-# on the corpus) at a third of the time.
-_SAMPLE_CHARS = 1000
+# py3langid's cost grows with the text: 400 characters give the same answers as 3000 on every corpus page
+# (300 did not: one page changed) at a seventh of the time. The script of Chinese is told from 1000.
+_SAMPLE_CHARS = 400
+_SCRIPT_SAMPLE_CHARS = 1000
 _TAG = re.compile(r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$")
 _HANT_REGIONS = frozenset({"tw", "hk", "mo"})
 
@@ -35,7 +36,7 @@ def _canonical_case(tag: str) -> str:
 def chinese_script(text: str) -> str:
     """`Hant` when the text is written in Traditional characters, else `Hans`."""
     # hanzidentifier answers TRADITIONAL, SIMPLIFIED, BOTH (only shared characters) or UNKNOWN.
-    return "Hant" if hanzidentifier.identify(text[:_SAMPLE_CHARS]) == hanzidentifier.TRADITIONAL else "Hans"
+    return "Hant" if hanzidentifier.identify(text[:_SCRIPT_SAMPLE_CHARS]) == hanzidentifier.TRADITIONAL else "Hans"
 
 
 @lru_cache(maxsize=1)
