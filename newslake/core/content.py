@@ -76,7 +76,6 @@ _WORD = re.compile(r"[a-z0-9]+")
 _CHROME_WORD = re.compile(
     r"(?<![a-z0-9])(?:" + "|".join(sorted(_CHROME_KIND, key=len, reverse=True)) + r")(?![a-z0-9])"
 )
-SEL_ARTICLE_BODY = Selector(".//*[@itemprop='articleBody']")
 # Chrome holding more than this share of the page's text is a wrapper with an unlucky name ("page-with-
 # sidebar", "has-comments"), not chrome.
 _CHROME_MAX_SHARE = 0.5
@@ -107,6 +106,23 @@ def chrome_kind(element: HtmlElement) -> LinkContext | None:
     return next((_CHROME_KIND[w] for w in words if w in _CHROME_KIND), None)
 
 
+# Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
+# `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
+_AD_LABEL = re.compile(
+    r"(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit", re.IGNORECASE
+)
+
+
+def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
+    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, or a `role="region"` slot labelled an ad."""
+    if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
+        return True
+    if attrib.get("role") != "region":
+        return False
+    label = " ".join(filter(None, (attrib.get("aria-label"), attrib.get("class"), attrib.get("id"))))
+    return bool(_AD_LABEL.search(label))
+
+
 @dataclass
 class Chrome:
     """A region taken out of the page, kept for its links."""
@@ -115,17 +131,33 @@ class Chrome:
     element: HtmlElement
 
 
+# Regions by tag or role, hidden and ad slots, and the marked article body: one scan.
+SEL_MARKED = Selector(
+    "//nav | //aside | //footer | //*[@role or @aria-hidden or @hidden or @data-e2e or @itemprop='articleBody']"
+)
+# Every class and id value, as strings that know their element.
+_CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
+
+
 def remove_chrome(tree: HtmlElement) -> list[Chrome]:
-    """Detach every chrome region (outermost first) and return them; the tree keeps the rest."""
+    """Detach every chrome region (outermost first) and return them; the tree keeps the rest. Hidden
+    elements and ad slots are detached too, without a record: they are not part of the page a reader sees."""
     body = tree.find("body")
     total = _text_length(body if body is not None else tree) or 1.0
+    marked = SEL_MARKED(tree)
     # Chrome that holds the marked article body is a wrapper (one lookup, not one per candidate).
-    holders = {a for body_element in SEL_ARTICLE_BODY(tree) for a in body_element.iterancestors()}
+    bodies = [e for e in marked if e.get("itemprop") == "articleBody"]
+    holders = {a for body_element in bodies for a in body_element.iterancestors()}
     removed: list[Chrome] = []
+    hidden: list[HtmlElement] = []
     taken: set[HtmlElement] = set()
-    for element in _chrome_candidates(tree):
+    for element in [*marked, *_class_candidates(tree)]:
         if element in taken or element in holders or any(a in taken for a in element.iterancestors()):
             continue  # inside a region already taken (outermost first within regions, and within classes)
+        if _is_dropped_region(element.attrib):
+            hidden.append(element)
+            taken.add(element)
+            continue
         kind = chrome_kind(element)
         if kind is None:
             continue
@@ -135,23 +167,18 @@ def remove_chrome(tree: HtmlElement) -> list[Chrome]:
         taken.add(element)
     # Detached only now: a detached element still belongs to the document, so "is it still in the page?"
     # cannot be asked of lxml afterwards.
-    for chrome in removed:
-        _detach(chrome.element)
+    for element in [*hidden, *(chrome.element for chrome in removed)]:
+        _detach(element)
     return removed
 
 
-SEL_CHROME_REGIONS = Selector("//nav | //aside | //footer | //*[@role]")
-# Every class and id value, as strings that know their element.
-_CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
-
-
-def _chrome_candidates(tree: HtmlElement) -> list[HtmlElement]:
-    """Elements that may be chrome: regions by tag or role, then the owners of class/id values holding a
-    chrome word, each in document order. The values are searched as one lower-cased text with one regex
-    (calling Python per element cost 2 ms a page); only the owners of matches are looked at."""
+def _class_candidates(tree: HtmlElement) -> list[HtmlElement]:
+    """Owners of class/id values holding a chrome word, in document order. The values are searched as one
+    lower-cased text with one regex (calling Python per element cost 2 ms a page); only the owners of
+    matches are looked at."""
     values = _CLASS_AND_ID(tree)
     if not isinstance(values, list) or not values:
-        return SEL_CHROME_REGIONS(tree)
+        return []
     texts = [v for v in values if isinstance(v, str)]
     joined = "\n".join(texts).lower()
     starts = list(accumulate(map(len, texts), lambda total, size: total + size + 1, initial=0))
@@ -162,7 +189,7 @@ def _chrome_candidates(tree: HtmlElement) -> list[HtmlElement]:
         owner = value.getparent() if isinstance(value, lxml.etree._ElementUnicodeResult) else None
         if isinstance(owner, HtmlElement) and (not owners or owners[-1] is not owner):
             owners.append(owner)
-    return SEL_CHROME_REGIONS(tree) + owners
+    return owners
 
 
 # string-length() concatenates the text in C: a tenth of the cost of joining itertext() in Python.

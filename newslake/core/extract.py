@@ -36,26 +36,6 @@ from newslake.core.urls import (
 )
 
 # --- what to drop -------------------------------------------------------------------------------------
-# Ad slots and hidden placeholders, by markup rather than by site: `data-e2e="advertisement"`,
-# `aria-hidden="true"` (hidden from readers, so not article content), `role="region"` slots labelled as ads.
-_AD_LABEL = re.compile(
-    r"(^|[^a-z])(ad|ads|advert|advertisement|sponsor|sponsored)([^a-z]|$)|广告|廣告|anzeige|publicit", re.IGNORECASE
-)
-
-
-SEL_MARKED = Selector("//*[@aria-hidden or @hidden or @data-e2e or @role]")
-
-
-def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
-    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, or a `role="region"` slot labelled an ad."""
-    if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
-        return True
-    if attrib.get("role") != "region":
-        return False
-    label = " ".join(filter(None, (attrib.get("aria-label"), attrib.get("class"), attrib.get("id"))))
-    return bool(_AD_LABEL.search(label))
-
-
 # --- element kinds ------------------------------------------------------------------------------------
 SEL_SOURCE = Selector(".//source[@srcset or @data-srcset]")
 _BLOCK_DESCENDANT_TAGS = (
@@ -552,16 +532,13 @@ HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
 
 # --- the article --------------------------------------------------------------------------------------
 def _prune(root: HtmlElement) -> None:
-    """Drop scripts, chrome and ad regions; give <br> a space so that lines do not run together."""
+    """Drop scripts, styles and form controls; give <br> a space so that lines do not run together."""
     # Dropped elements leave the tree up front, not only the walk, so that no text_content() sees them.
-    # strip_elements removes whole subtrees in C and keeps their tail text; only the few elements that carry
-    # an attribute of interest are looked at in Python.
+    # strip_elements removes whole subtrees in C and keeps their tail text. (Hidden and ad slots go with
+    # the chrome, in one scan: `content.remove_chrome`.)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     lxml.etree.strip_elements(root, *DROP_TAGS, with_tail=False)
-    for element in SEL_MARKED(root):
-        if _is_dropped_region(element.attrib) and element.getparent() is not None:
-            element.drop_tree()
 
 
 def _page_text(tree: HtmlElement) -> str:

@@ -93,6 +93,7 @@ def canonical_url(url: str) -> str:
     return normalise_http_url(url, keep_fragment=False)
 
 
+@lru_cache(maxsize=8192)
 def host_of(url: str) -> str:
     """The (already lower-cased) host of a normalised URL."""
     netloc = url.split("/", 3)[2] if url.count("/") >= 2 else ""
@@ -111,6 +112,9 @@ def _origin(base: str) -> str:
     return base if end < 0 else base[:end]
 
 
+# A page repeats its links (menus, "more" teasers): resolved once per (href, base). Failures raise and are
+# not cached.
+@lru_cache(maxsize=8192)
 def resolve_href(href: str, base: str) -> str:
     """Resolve a link against the article URL; raise `UrlError` unless the result is http(s)."""
     href = href.strip()
