@@ -136,3 +136,16 @@ def test_comment_form_markup_does_not_give_the_author() -> None:
         )
     )
     assert article.author is None
+
+
+def test_inline_hidden_elements_are_dropped_even_around_an_article_body() -> None:
+    # A hidden schema.org copy of the article (itemprop=articleBody inside display:none) is not the article.
+    article = extract(
+        page(
+            f"""<div class="story"><p>{LONG}</p><p>{LONG} Two.</p></div>
+            <div style="display: none" itemscope><div itemprop="articleBody"><p>{LONG} Hidden copy.</p></div>
+            <div itemprop="datePublished">2019-11-13T23:06:00+01:00</div></div>
+            <p style="visibility:hidden">{LONG} Invisible.</p>"""
+        )
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]

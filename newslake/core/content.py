@@ -113,9 +113,16 @@ _AD_LABEL = re.compile(
 )
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
 def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
-    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, or a `role="region"` slot labelled an ad."""
+    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, an inline `display: none` or `visibility:
+    hidden`, or a `role="region"` slot labelled an ad."""
     if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
+        return True
+    style = attrib.get("style")
+    if style and _HIDDEN_STYLE.search(style):
         return True
     if attrib.get("role") != "region":
         return False
@@ -133,7 +140,8 @@ class Chrome:
 
 # Regions by tag or role, hidden and ad slots, and the marked article body: one scan.
 SEL_MARKED = Selector(
-    "//nav | //aside | //footer | //*[@role or @aria-hidden or @hidden or @data-e2e or @itemprop='articleBody']"
+    "//nav | //aside | //footer | //*[@role or @aria-hidden or @hidden or @data-e2e or @itemprop='articleBody'"
+    " or contains(@style, 'none') or contains(@style, 'hidden')]"
 )
 # Every class and id value, as strings that know their element.
 _CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
@@ -152,11 +160,13 @@ def remove_chrome(tree: HtmlElement) -> list[Chrome]:
     hidden: list[HtmlElement] = []
     taken: set[HtmlElement] = set()
     for element in [*marked, *_class_candidates(tree)]:
-        if element in taken or element in holders or any(a in taken for a in element.iterancestors()):
+        if element in taken or any(a in taken for a in element.iterancestors()):
             continue  # inside a region already taken (outermost first within regions, and within classes)
         if _is_dropped_region(element.attrib):
-            hidden.append(element)
+            hidden.append(element)  # even around an articleBody: a hidden copy of the article is not the article
             taken.add(element)
+            continue
+        if element in holders:
             continue
         kind = chrome_kind(element)
         if kind is None:
