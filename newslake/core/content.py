@@ -46,7 +46,8 @@ _REGION_ROLES = {
     "alertdialog": LinkContext.PAGE,
 }
 # Words of class/id attributes (split at anything not a letter or digit) that name chrome, by the kind of
-# region they are. ("ad" alone was rejected: "non-ad-column" holds an article; "widget": Blogger's post is one.)
+# region they are. Rejected: "ad" alone ("non-ad-column" holds an article), "widget" (Blogger's post is one),
+# "paywall" (the paid part of the article sits in it).
 # Whole words only: "comment" but not "commentary", "share" but not "shareholder".
 _CHROME_WORDS: dict[LinkContext, frozenset[str]] = {
     LinkContext.NAVIGATION: frozenset(
@@ -62,7 +63,7 @@ _CHROME_WORDS: dict[LinkContext, frozenset[str]] = {
     LinkContext.SHARE: frozenset({"share", "sharing", "sharebar", "social", "socials", "sharetools"}),
     LinkContext.PAGE: frozenset(
         {"newsletter", "subscribe", "subscription", "signup", "cookie", "cookies", "consent", "gdpr", "modal",
-         "popup", "paywall", "advert", "advertisement", "ads", "adunit", "sponsor", "sponsored", "tags",
+         "popup", "advert", "advertisement", "ads", "adunit", "sponsor", "sponsored", "tags",
          "tagcloud", "print", "login"}
     ),
 }  # fmt: skip
