@@ -6,6 +6,7 @@ Both steps are general rules about markup and text, never about a site:
    are not content, and elements whose class or id names them as chrome (comments, share bars, related
    stories, newsletter and cookie boxes, ad slots). They are detached, not destroyed: the caller records
    their links with the kind of region they came from.
+   Hidden elements (`aria-hidden`, `hidden`, inline `display:none`) and ad slots leave too, unrecorded.
 2. The article region is scored the way readability does it: each block's own text (inline children
    included, block children not) of 25+ characters scores 1 + its commas + one per 100 characters (at most
    3), credited to its parent, half to its grandparent and a third to the level above; a candidate's total
@@ -13,6 +14,7 @@ Both steps are general rules about markup and text, never about a site:
    article (`itemprop=articleBody`, `<article>`, `<main>`, `role=main`) is taken when it agrees with the
    scores (it holds the best region and not much more text, or most of the best region's text), and is
    passed over when it names something else (a teaser `<article>` in a rail, a `<main>` with the rails).
+   On a thread or an index page (alike, dated boxes) the opening post is the article.
 
 Rejected: taking the first named region (a teaser card wins on many pages), and text density alone without
 the chrome step (share bars and comment threads are dense text too).
@@ -82,7 +84,8 @@ _CHROME_WORD = re.compile(
 _CHROME_MAX_SHARE = 0.5
 
 
-def _words(element: HtmlElement) -> list[str]:
+def class_words(element: HtmlElement) -> list[str]:
+    """The words of an element's class and id, lower-cased ("l-article-body" -> l, article, body)."""
     return _WORD.findall(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
 
 
@@ -282,7 +285,7 @@ def _own_text(root: HtmlElement) -> dict[HtmlElement, _Tally]:
 
 
 def _class_weight(element: HtmlElement) -> int:
-    words = set(_words(element))
+    words = set(class_words(element))
     return 25 * (bool(words & _POSITIVE_WORDS) - bool(words & _NEGATIVE_WORDS))
 
 
@@ -300,6 +303,7 @@ class Scores:
 
 
 def score(root: HtmlElement) -> Scores:
+    """Score every element that holds prose under `root` (see the module doc), with the text it holds."""
     tallies = _own_text(root)
     raw: dict[HtmlElement, float] = defaultdict(float)
     chars: dict[HtmlElement, int] = defaultdict(int)

@@ -15,7 +15,7 @@ from itertools import islice
 import lxml.etree
 from lxml.html import HtmlElement
 
-from newslake.core.content import BODY_WORDS, Chrome, content_root, detach_region, remove_chrome
+from newslake.core.content import BODY_WORDS, Chrome, class_words, content_root, detach_region, remove_chrome
 from newslake.core.dates import ParsedDate, decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.html import PageMeta, parse_html, written_author
@@ -65,7 +65,6 @@ _METADATA_WORDS = frozenset(
     {"byline", "bylines", "dateline", "timestamp", "author", "authors", "date", "published", "posted", "meta",
      "metadata"}
 )  # fmt: skip
-_WORD = re.compile(r"[a-z0-9]+")
 _METADATA_MAX_CHARS = 300
 # A block whose link text is at least this share of its text is a link block, not a paragraph.
 _LINK_BLOCK_SHARE = 0.6
@@ -220,10 +219,7 @@ def classify(element: HtmlElement, shape: _Shape, *, is_root: bool = False) -> K
 
 def _is_metadata(element: HtmlElement) -> bool:
     """A byline, dateline or "article meta" block: read by the date and author logic, not article text."""
-    attrs = element.get("class") or element.get("id")
-    if not attrs:
-        return False
-    words = _WORD.findall(attrs.lower())
+    words = class_words(element)
     if _METADATA_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
         return False
     return len(element.text_content()) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
