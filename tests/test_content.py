@@ -1,5 +1,8 @@
 """Finding the article in whole pages: chrome out (links kept), scoring, threads, bylines, link blocks."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from newslake.core import Article, extract_article, parse_seed
 from newslake.core.html import byline_name, written_author
 from newslake.core.model import LinkContext
@@ -149,3 +152,32 @@ def test_inline_hidden_elements_are_dropped_even_around_an_article_body() -> Non
         )
     )
     assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
+
+
+_CLASS_VOCABULARY = st.sampled_from(
+    ["nav", "navigation", "nav-item", "canvas", "share", "shareholder", "Comments", "commentary", "side_bar",
+     "sidebar", "x", "main", "ad", "ads", "post-footer", "FOOTER", "related-links", "unrelated", ""]
+)  # fmt: skip
+
+
+@given(st.lists(st.tuples(_CLASS_VOCABULARY, _CLASS_VOCABULARY, st.integers(0, 3)), min_size=1, max_size=30))
+def test_chrome_word_search_over_joined_values_finds_what_a_per_element_test_finds(
+    specs: list[tuple[str, str, int]],
+) -> None:
+    # The one-regex-over-all-values search must find exactly the elements a per-element test would.
+    from newslake.core.content import _CHROME_WORD, _class_candidates
+    from newslake.core.html import parse_html
+
+    def box(cls: str, ident: str, depth: int) -> str:
+        attrs = (f' class="{cls}"' if cls else "") + (f' id="{ident}"' if ident else "")
+        return f"<div{attrs}>{'<span>' * depth}t{'</span>' * depth}</div>"
+
+    html = "".join(box(*spec) for spec in specs)
+    tree = parse_html(f"<html><body>{html}</body></html>")
+    naive = [
+        e
+        for e in tree.iter()
+        if (e.get("class") is not None or e.get("id") is not None)
+        and _CHROME_WORD.search(f"{e.get('class') or ''}\n{e.get('id') or ''}".lower())
+    ]
+    assert _class_candidates(tree) == naive

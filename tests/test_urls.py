@@ -143,3 +143,22 @@ def test_fast_path_agrees_with_urllib(parts: tuple[str, str, str, str, str], kee
     from urllib.parse import urlsplit
 
     assert host_of(slow) == (urlsplit(slow).hostname or "")
+
+
+@given(
+    st.text(alphabet="abc/._-~%é ?#=&\\", max_size=24),
+    st.sampled_from([BASE, "https://x.com", "http://a.b:8080/p/q?x=1"]),
+)
+def test_root_relative_fast_path_agrees_with_urljoin(tail: str, base: str) -> None:
+    from urllib.parse import urljoin
+
+    from newslake.core.urls import normalise_http_url
+
+    href = "/" + tail
+    try:
+        expected = normalise_http_url(urljoin(base, href.strip()), keep_fragment=True)
+    except UrlError:
+        with pytest.raises(UrlError):
+            resolve_href(href, base)
+        return
+    assert resolve_href(href, base) == expected
