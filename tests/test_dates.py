@@ -156,3 +156,15 @@ def test_dates_after_the_crawl_or_far_away_are_not_believed() -> None:
 def test_text_dates_never_raise(text: str) -> None:
     for found in dates_in_text(text):
         assert found.parsed.at.tzinfo is UTC or found.parsed.at.utcoffset() == timedelta(0)
+
+
+def test_an_updated_time_label_in_chinese_is_updated() -> None:
+    text = "标题 更新时间：2005-04-28 09:00 发布时间：2005-04-27 14:32 正文"
+    found = text_date(text, [(0, 1.0)], TEXT_CRAWL)
+    assert found is not None and found.at == datetime(2005, 4, 27, 14, 32, tzinfo=UTC)
+
+
+def test_a_date_right_before_letters_is_still_a_date() -> None:
+    parsed = parse_date("2019-11-20Updated")
+    assert parsed is not None and parsed.at == datetime(2019, 11, 20, tzinfo=UTC)
+    assert parse_date("2019-11-20 10:00 ESTONIA") == parse_date("2019-11-20 10:00")

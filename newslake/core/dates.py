@@ -43,10 +43,11 @@ _ZONE_NAMES = {
     "PDT": -420, "BST": 60, "CET": 60, "CEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "JST": 540,
     "KST": 540, "HKT": 480, "SGT": 480, "AEST": 600, "AEDT": 660,
 }  # fmt: skip
+# The zone is optional; when one is read it must end a word ("EST", not the start of "ESTONIA").
 _ZONE = (
-    r"\s*((?:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|"
+    r"(?:\s*((?:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|"
     + "|".join(sorted(_ZONE_NAMES, key=len, reverse=True))
-    + r")?(?![A-Za-z])"
+    + r")(?![A-Za-z]))?"
 )
 # 2022-01-13, 2022/1/13, 2022.01.13, with optional time and zone.
 _ISO = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)" + _TIME + _ZONE, re.IGNORECASE)
@@ -236,7 +237,8 @@ _PUBLISHED_LABEL = re.compile(
     re.IGNORECASE,
 )
 _UPDATED_LABEL = re.compile(
-    r"(?:更新|修改|updated?|modified|last edited|aktualisiert|mis à jour|actualizado)\W{0,4}(?:on|at|am)?\W{0,2}$",
+    r"(?:(?:更新|修改)(?:时间|時間|日期|于|於)?|updated?|modified|last edited|aktualisiert|mis à jour|actualizado)"
+    r"\W{0,4}(?:on|at|am)?\W{0,2}$",
     re.IGNORECASE,
 )
 _BEIJING_TIME = re.compile(r"北京时间|北京時間")
