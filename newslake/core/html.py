@@ -14,6 +14,7 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
+from newslake.core.content import class_words
 from newslake.core.dates import DateEvidence
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.model import DateSource
@@ -44,11 +45,10 @@ SEL_BYLINE_CANDIDATES = Selector(
     "//*[contains(@class, 'yline') or contains(@class, 'uthor') or contains(@class, 'YLINE')"
     " or contains(@class, 'UTHOR')][not(.//p)]"
 )
-_CLASS_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _is_byline(element: HtmlElement) -> bool:
-    return not {"byline", "author"}.isdisjoint(_CLASS_WORD.findall((element.get("class") or "").lower()))
+    return not {"byline", "author"}.isdisjoint(class_words(element))
 
 
 # "By Jane Doe", "作者：张三", "文/李四", "记者 王五": the label, then the name, up to a separator or a date.
