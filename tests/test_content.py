@@ -181,3 +181,15 @@ def test_chrome_word_search_over_joined_values_finds_what_a_per_element_test_fin
         and _CHROME_WORD.search(f"{e.get('class') or ''}\n{e.get('id') or ''}".lower())
     ]
     assert _class_candidates(tree) == naive
+
+
+def test_framework_hiding_classes_hide_but_a_hidden_label_does_not() -> None:
+    article = extract(
+        page(
+            f"""<div class="story"><p>{LONG}</p>
+            <div class="gallery-overlay hidden"><p>{LONG} Overlay.</p></div>
+            <span class="sr-only">Skip to the next slide, a control for screen readers</span>
+            <div class="field field-label-hidden"><p>{LONG} Body field.</p></div></div>"""
+        )
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Body field."]

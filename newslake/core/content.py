@@ -117,6 +117,11 @@ _AD_LABEL = re.compile(
 )
 
 
+# Utility classes of CSS frameworks that hide an element, as whole class names: "hidden", not the word in
+# Drupal's "field-label-hidden" (which wraps article bodies).
+_HIDDEN_CLASSES = frozenset(
+    {"hidden", "hide", "d-none", "is-hidden", "visually-hidden", "sr-only", "screen-reader-text", "invisible"}
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -127,6 +132,9 @@ def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
         return True
     style = attrib.get("style")
     if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = attrib.get("class")
+    if classes and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()):
         return True
     if attrib.get("role") != "region":
         return False
@@ -145,7 +153,9 @@ class Chrome:
 # Regions by tag or role, hidden and ad slots, and the marked article body: one scan.
 SEL_MARKED = Selector(
     "//nav | //aside | //footer | //*[@role or @aria-hidden or @hidden or @data-e2e or @itemprop='articleBody'"
-    " or contains(@style, 'none') or contains(@style, 'hidden')]"
+    " or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
+    " or contains(@class, 'none') or contains(@class, 'only') or contains(@class, 'reader')"
+    " or contains(@class, 'invisible')]"
 )
 # Every class and id value, as strings that know their element.
 _CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
