@@ -193,3 +193,20 @@ def test_framework_hiding_classes_hide_but_a_hidden_label_does_not() -> None:
         )
     )
     assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Body field."]
+
+
+def test_a_slideshow_gives_images_but_no_paragraphs() -> None:
+    slides = "".join(
+        f'<li><img src="/p/{n}.jpg"><div class="caption">Slide {n}: a caption long enough to look like text.</div>'
+        f'<div class="credit">Photo: Agency</div></li>'
+        for n in range(1, 4)
+    )
+    article = extract(
+        page(
+            f"""<div class="article-body"><div class="asset_gallery"><ul>{slides}</ul>
+            <div class="controls">Caption Close Back to Gallery</div></div>
+            <p>{LONG}</p><p>{LONG} Two.</p></div>"""
+        )
+    )
+    assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
+    assert [i.src for i in article.images] == [f"https://news.example.com/p/{n}.jpg" for n in range(1, 4)]

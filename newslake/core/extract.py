@@ -66,6 +66,8 @@ _METADATA_WORDS = frozenset(
      "metadata"}
 )  # fmt: skip
 _METADATA_MAX_CHARS = 300
+_GALLERY_WORDS = frozenset({"gallery", "slideshow", "carousel", "lightbox", "slider", "swiper"})
+_GALLERY_MAX_CHARS = 5000  # captions (often twice: full and truncated), credits and controls of ~10 slides
 # A block whose link text is at least this share of its text is a link block, not a paragraph.
 _LINK_BLOCK_SHARE = 0.6
 # A figure's own text is short; a longer text next to a picture is article text, not its caption.
@@ -79,6 +81,7 @@ _LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
 class Kind(StrEnum):
     SKIP = "skip"
     METADATA = "metadata"
+    GALLERY = "gallery"
     HEADING = "heading"
     IMAGE = "image"
     LIST = "list"
@@ -210,6 +213,8 @@ def classify(element: HtmlElement, shape: _Shape, *, is_root: bool = False) -> K
         return Kind.LIST
     if not is_root and _is_metadata(element):
         return Kind.METADATA
+    if not is_root and shape.has_img(element) and _is_gallery(element):
+        return Kind.GALLERY
     if not is_root and tag not in PARAGRAPH_TAGS and shape.has_img(element) and _is_figure_group(element):
         return Kind.IMAGE
     if tag not in BLOCK_TAGS or not shape.has_blocks(element):
@@ -223,6 +228,14 @@ def _is_metadata(element: HtmlElement) -> bool:
     if _METADATA_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
         return False
     return len(element.text_content()) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
+
+
+def _is_gallery(element: HtmlElement) -> bool:
+    """A slideshow or carousel: pictures with captions and controls repeated per slide, not article text."""
+    words = class_words(element)
+    if _GALLERY_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
+        return False
+    return len(element.text_content()) <= _GALLERY_MAX_CHARS
 
 
 def _link_chars(elements: Iterable[HtmlElement]) -> int:
@@ -351,6 +364,13 @@ def handle_skip(walker: _Walker, element: HtmlElement) -> None:
 def handle_metadata(walker: _Walker, element: HtmlElement) -> None:
     """A byline or dateline leaves no row of text; its links (the author's page) are kept."""
     walker.add_links(element, None, LinkContext.BYLINE)
+
+
+def handle_gallery(walker: _Walker, element: HtmlElement) -> None:
+    """Each picture of a slideshow is an image row; its repeated captions and controls are not text."""
+    for img in _pictures(element):
+        handle_image(walker, img)
+    walker.add_links(element, None, LinkContext.CAPTION)
 
 
 def handle_container(walker: _Walker, element: HtmlElement) -> None:
@@ -518,6 +538,7 @@ def handle_image(walker: _Walker, element: HtmlElement) -> None:
 HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
     Kind.SKIP: handle_skip,
     Kind.METADATA: handle_metadata,
+    Kind.GALLERY: handle_gallery,
     Kind.CONTAINER: handle_container,
     Kind.HEADING: handle_heading,
     Kind.PARAGRAPH: handle_paragraph,
