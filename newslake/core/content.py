@@ -24,7 +24,7 @@ import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 
 import lxml.etree
 from lxml.html import HtmlElement
@@ -122,6 +122,8 @@ _AD_LABEL = re.compile(
 _HIDDEN_CLASSES = frozenset(
     {"hidden", "hide", "d-none", "is-hidden", "visually-hidden", "sr-only", "screen-reader-text", "invisible"}
 )
+# The same names found in the joined class/id values (whole names: bounded by spaces or the separator).
+_HIDING_CLASS = re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, sorted(_HIDDEN_CLASSES))) + r")(?!\S)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -153,9 +155,7 @@ class Chrome:
 # Regions by tag or role, hidden and ad slots, and the marked article body: one scan.
 SEL_MARKED = Selector(
     "//nav | //aside | //footer | //*[@role or @aria-hidden or @hidden or @data-e2e or @itemprop='articleBody'"
-    " or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
-    " or contains(@class, 'none') or contains(@class, 'only') or contains(@class, 'reader')"
-    " or contains(@class, 'invisible')]"
+    " or contains(@style, 'none') or contains(@style, 'hidden')]"
 )
 # Every class and id value, as strings that know their element.
 _CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
@@ -197,16 +197,17 @@ def remove_chrome(tree: HtmlElement) -> list[Chrome]:
 
 
 def _class_candidates(tree: HtmlElement) -> list[HtmlElement]:
-    """Owners of class/id values holding a chrome word, in document order. The values are searched as one
-    lower-cased text with one regex (calling Python per element cost 2 ms a page); only the owners of
-    matches are looked at."""
+    """Owners of class/id values holding a chrome word or a hiding class name, in document order. The
+    values are searched as one lower-cased text with one regex each (calling Python per element cost 2 ms
+    a page, and `contains(@class, ...)` tests in XPath 0.6 ms); only the owners of matches are looked at."""
     values = _CLASS_AND_ID(tree)
     if not isinstance(values, list) or not values:
         return []
     texts = [v for v in values if isinstance(v, str)]
     joined = "\n".join(texts).lower()
     starts = list(accumulate(map(len, texts), lambda total, size: total + size + 1, initial=0))
-    hits = sorted({bisect_right(starts, m.start()) - 1 for m in _CHROME_WORD.finditer(joined)})
+    matches = chain(_CHROME_WORD.finditer(joined), _HIDING_CLASS.finditer(joined))
+    hits = sorted({bisect_right(starts, m.start()) - 1 for m in matches})
     owners: list[HtmlElement] = []
     for i in hits:
         value = texts[i]
