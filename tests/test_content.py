@@ -156,7 +156,8 @@ def test_inline_hidden_elements_are_dropped_even_around_an_article_body() -> Non
 
 _CLASS_VOCABULARY = st.sampled_from(
     ["nav", "navigation", "nav-item", "canvas", "share", "shareholder", "Comments", "commentary", "side_bar",
-     "sidebar", "x", "main", "ad", "ads", "post-footer", "FOOTER", "related-links", "unrelated", ""]
+     "sidebar", "x", "main", "ad", "ads", "post-footer", "FOOTER", "related-links", "unrelated", "hidden",
+     "d-none", "label-hidden", "sr-only x", ""]
 )  # fmt: skip
 
 
@@ -165,7 +166,7 @@ def test_chrome_word_search_over_joined_values_finds_what_a_per_element_test_fin
     specs: list[tuple[str, str, int]],
 ) -> None:
     # The one-regex-over-all-values search must find exactly the elements a per-element test would.
-    from newslake.core.content import _CHROME_WORD, _class_candidates
+    from newslake.core.content import _CHROME_WORD, _HIDING_CLASS, _class_candidates
     from newslake.core.html import parse_html
 
     def box(cls: str, ident: str, depth: int) -> str:
@@ -178,7 +179,7 @@ def test_chrome_word_search_over_joined_values_finds_what_a_per_element_test_fin
         e
         for e in tree.iter()
         if (e.get("class") is not None or e.get("id") is not None)
-        and _CHROME_WORD.search(f"{e.get('class') or ''}\n{e.get('id') or ''}".lower())
+        and any(p.search(f"{e.get('class') or ''}\n{e.get('id') or ''}".lower()) for p in (_CHROME_WORD, _HIDING_CLASS))
     ]
     assert _class_candidates(tree) == naive
 
