@@ -287,27 +287,35 @@ class _Tally:
         self.commas += len(_COMMAS.findall(text))
 
 
-def _own_text(root: HtmlElement) -> dict[HtmlElement, _Tally]:
-    """Each block's own text, in one recursive pass: an inline element's text counts for its block."""
+def _own_text(root: HtmlElement) -> tuple[dict[HtmlElement, _Tally], dict[HtmlElement, tuple[HtmlElement, ...]]]:
+    """Each block's own text, in one recursive pass (an inline element's text counts for its block), and
+    each block's ancestors up to `root`, nearest first (kept on the way down: asking lxml for them per
+    block made a proxy per ancestor)."""
     tallies: dict[HtmlElement, _Tally] = defaultdict(_Tally)
+    ancestry: dict[HtmlElement, tuple[HtmlElement, ...]] = {root: ()}
 
-    def visit(element: HtmlElement, owner: HtmlElement, in_link: bool) -> None:
+    def visit(element: HtmlElement, owner: HtmlElement, in_link: bool, above: tuple[HtmlElement, ...]) -> None:
+        inner = (element, *above)
         for child in element:
             tag = child.tag
             if not isinstance(tag, str):
                 continue
-            child_owner = child if tag in BLOCK_TAGS else owner
+            if tag in BLOCK_TAGS:
+                child_owner = child
+                ancestry[child] = inner
+            else:
+                child_owner = owner
             child_link = in_link or tag == "a"
             if child.text:
                 tallies[child_owner].add(child.text, child_link)
-            visit(child, child_owner, child_link)
+            visit(child, child_owner, child_link, inner)
             if child.tail:
                 tallies[owner].add(child.tail, in_link)
 
     if root.text:
         tallies[root].add(root.text, False)
-    visit(root, root, False)
-    return tallies
+    visit(root, root, False, ())
+    return tallies, ancestry
 
 
 def _class_weight(element: HtmlElement) -> int:
@@ -330,7 +338,7 @@ class Scores:
 
 def score(root: HtmlElement) -> Scores:
     """Score every element that holds prose under `root` (see the module doc), with the text it holds."""
-    tallies = _own_text(root)
+    tallies, ancestry = _own_text(root)
     raw: dict[HtmlElement, float] = defaultdict(float)
     chars: dict[HtmlElement, int] = defaultdict(int)
     link_chars: dict[HtmlElement, int] = defaultdict(int)
@@ -339,7 +347,7 @@ def score(root: HtmlElement) -> Scores:
             continue
         chars[block] += tally.chars
         link_chars[block] += tally.link_chars
-        ancestors = list(block.iterancestors())
+        ancestors = ancestry[block]
         for ancestor in ancestors:
             chars[ancestor] += tally.chars
             link_chars[ancestor] += tally.link_chars
@@ -348,8 +356,8 @@ def score(root: HtmlElement) -> Scores:
         points = 1 + tally.commas + min(tally.chars // 100, 3)
         # A paragraph credits its parent; loose text in a container is a paragraph of that container (as
         # readability wraps it in a <p>), so the container itself is credited first.
-        chain = ancestors if block.tag in PARAGRAPH_TAGS else [block, *ancestors]
-        for level, ancestor in enumerate(chain[:3]):
+        credited = ancestors if block.tag in PARAGRAPH_TAGS else (block, *ancestors)
+        for level, ancestor in enumerate(credited[:3]):
             raw[ancestor] += points / (1, 2, 3)[level]
     scores = Scores({}, chars, link_chars)
     for element, total in raw.items():
