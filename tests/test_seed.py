@@ -1,6 +1,7 @@
 """Seed reading: the header variants real archives contain, encodings, and rejects with reasons."""
 
 import codecs
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -132,7 +133,7 @@ def test_header_roundtrip(title: str, path: str, millis: int) -> None:
     seed = parse_seed(make_seed("<p>body</p>", title=title, url=url, crawl_ms=millis))
     assert seed.crawled_at == datetime.fromtimestamp(millis / 1000, tz=UTC)
     assert seed.url == f"https://example.com/{path}"
-    assert seed.title == " ".join(title.split())
+    assert seed.title == " ".join(unicodedata.normalize("NFC", title).split())  # titles are NFC, like all text
 
 
 @given(st.binary(max_size=2000))
@@ -143,3 +144,14 @@ def test_random_bytes_parse_or_reject(data: bytes) -> None:
         assert exc.reason
     else:
         assert seed.url.startswith(("http://", "https://"))
+
+
+@given(st.text(max_size=200))
+def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
+    # normalise_text collapses with str.split(); it must agree with re.sub(r"\s+", " ") on any text.
+    import re
+
+    from newslake.core.text import _INVISIBLE, normalise_text
+
+    expected = raw if raw.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFC", raw))
+    assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
