@@ -211,3 +211,16 @@ def test_a_slideshow_gives_images_but_no_paragraphs() -> None:
     )
     assert [p.text for p in article.paragraphs] == [LONG, f"{LONG} Two."]
     assert [i.src for i in article.images] == [f"https://news.example.com/p/{n}.jpg" for n in range(1, 4)]
+
+
+@given(
+    st.lists(st.sampled_from(["nav", "navbar", "na", "comment", "comments", "commentary", "-", " ", "x", "ad", "ads"]))
+)
+def test_the_chrome_word_trie_matches_where_the_plain_alternation_does(parts: list[str]) -> None:
+    import re
+
+    from newslake.core.content import _CHROME_KIND, _CHROME_WORD
+
+    text = "".join(parts)
+    plain = re.compile(r"(?<![a-z0-9])(?:" + "|".join(sorted(_CHROME_KIND, key=len, reverse=True)) + r")(?![a-z0-9])")
+    assert [m.span() for m in _CHROME_WORD.finditer(text)] == [m.span() for m in plain.finditer(text)]
