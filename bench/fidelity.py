@@ -216,6 +216,7 @@ def page_row(truth: dict[str, Any], system: Extraction) -> dict[str, Any]:
         "recall": overlap.recall,
         "date": system.day.isoformat() if system.day else None,
         "date_source": system.date_source,
+        "language": system.language,
         "date_correct": date_correct(truth.get("date"), system.day),
         "author": system.author,
         "author_correct": same_author(truth.get("author"), system.author),
