@@ -142,7 +142,7 @@ class Images(pa.DataFrameModel):
 
 
 class Links(pa.DataFrameModel):
-    """Hyperlinks (http/https only) of the article body."""
+    """Hyperlinks (http/https only) of the page: the article's own (with a position) and those around it."""
 
     article_id: str = pa.Field(str_matches=_HEX16)
     position: pl.Int32 = pa.Field(
@@ -152,7 +152,11 @@ class Links(pa.DataFrameModel):
     text: str = pa.Field(nullable=True)
     domain: str = pa.Field(str_length={"min_value": 1})
     is_internal: bool = pa.Field(description="same registrable domain as the article")
-    context: str = pa.Field(isin=[c.value for c in LinkContext])
+    context: str = pa.Field(
+        isin=[c.value for c in LinkContext],
+        description="paragraph, list, heading, caption, image (in the article); byline, navigation, aside, footer,"
+        " comments, share, page (around it)",
+    )
     publication_date: pl.Date
 
     class Config:
