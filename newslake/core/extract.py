@@ -620,9 +620,7 @@ def extract_article(seed: Seed) -> Article:
         page.date_evidence(root),
         seed.url,
         seed.crawled_at,
-        text=None
-        if page_text is None or page.has_structured_date()
-        else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
+        text=None if page_text is None else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
     )
     if published is None:
         raise SeedRejected(
