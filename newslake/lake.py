@@ -65,11 +65,6 @@ def partition_key(table: str, day: date) -> str:
     return f"{table}/{PARTITION_KEY}={day.isoformat()}/{PART_FILE}"
 
 
-def partition_dir(root: Path, table: str, day: date) -> Path:
-    """The directory of one partition of a local lake."""
-    return root / partition_key(table, day).rsplit("/", 1)[0]
-
-
 def read_partition(store: Store, table: str, day: date) -> pl.DataFrame:
     key = partition_key(table, day)
     return read_parquet(store, key, file_schema(table)) if store.exists(key) else file_schema(table).to_frame()

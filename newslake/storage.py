@@ -53,7 +53,6 @@ class Store(Protocol):
     def write_atomic(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
     def list_files(self, prefix: str = "") -> list[FileInfo]: ...
-    def subdirs(self, prefix: str) -> list[str]: ...
     def check_writable(self) -> None: ...
     def lock(self, wait_seconds: float) -> contextlib.AbstractContextManager[None]: ...
 
@@ -126,10 +125,6 @@ class LocalStore:
                 stat = path.stat()
                 out.append(FileInfo(path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime_ns))
         return sorted(out, key=lambda f: f.key)
-
-    def subdirs(self, prefix: str) -> list[str]:
-        base = self._path(prefix)
-        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
     def check_writable(self) -> None:
         try:
@@ -212,10 +207,6 @@ class ArrowStore:
                 out.append(FileInfo(key, int(info.size or 0), int(info.mtime_ns or 0)))
         return sorted(out, key=lambda f: f.key)
 
-    def subdirs(self, prefix: str) -> list[str]:
-        selector = pafs.FileSelector(self._path(prefix), recursive=False, allow_not_found=True)
-        return sorted(i.base_name for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.Directory)
-
     def check_writable(self) -> None:
         key = f".write-probe-{uuid.uuid4().hex}"
         try:
@@ -239,10 +230,7 @@ class ArrowStore:
                 client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
                 break
             except client.exceptions.ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in {
-                    "PreconditionFailed",
-                    "ConditionalRequestConflict",
-                }:
+                if exc.response.get("Error", {}).get("Code") not in _LOCK_TAKEN:
                     raise StoreError(f"cannot take the lock {self.uri}/{LOCK_NAME}: {exc}") from exc
                 current = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read() or b"{}")
                 if float(current.get("expires", 0)) < time.time():

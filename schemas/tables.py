@@ -154,8 +154,7 @@ class Links(pa.DataFrameModel):
     is_internal: bool = pa.Field(description="same registrable domain as the article")
     context: str = pa.Field(
         isin=[c.value for c in LinkContext],
-        description="paragraph, list, heading, caption, image (in the article); byline, navigation, aside, footer,"
-        " comments, share, page (around it)",
+        description="where the link sits: " + ", ".join(c.value for c in LinkContext),
     )
     publication_date: pl.Date
 

@@ -16,7 +16,7 @@ from newslake.lake import (
     check_writable,
     clear_journal,
     lake_lock,
-    partition_dir,
+    partition_key,
     read_journal,
     reconcile_partition,
     write_journal,
@@ -45,7 +45,7 @@ DAY1, DAY2 = date(2022, 1, 13), date(2022, 1, 14)
 
 def test_layout_and_key_only_in_path(tmp_path: Path) -> None:
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "x", DAY1), (B, 0, "y", DAY2)]))
-    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+    target = tmp_path / partition_key("paragraphs", DAY1)
     assert target == tmp_path / "paragraphs" / "publication_date=2022-01-13" / "part-0.parquet"
     assert "publication_date" not in pl.read_parquet_schema(target)
     assert sorted(p.name for p in (tmp_path / "paragraphs").iterdir()) == [
@@ -61,14 +61,14 @@ def test_rewrite_replaces_the_articles_rows_and_keeps_others(tmp_path: Path) -> 
         paragraphs([(A, 0, "old a0", DAY1), (A, 1, "old a1", DAY1), (B, 0, "b", DAY1)]),
     )
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "new a0", DAY1)]))
-    got = pl.read_parquet(partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE)
+    got = pl.read_parquet(tmp_path / partition_key("paragraphs", DAY1))
     assert got.select("article_id", "text").rows() == [(A, "new a0"), (B, "b")]
 
 
 def test_same_input_twice_gives_identical_files(tmp_path: Path) -> None:
     frame = paragraphs([(B, 1, "two", DAY1), (A, 0, "one", DAY1)])
     write_table(tmp_path, "paragraphs", frame)
-    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+    target = tmp_path / partition_key("paragraphs", DAY1)
     first = target.read_bytes()
     write_table(tmp_path, "paragraphs", frame)
     assert target.read_bytes() == first
@@ -76,7 +76,7 @@ def test_same_input_twice_gives_identical_files(tmp_path: Path) -> None:
 
 def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "kept", DAY1)]))
-    target = partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE
+    target = tmp_path / partition_key("paragraphs", DAY1)
 
     def disk_full(fd: int) -> None:
         raise OSError("disk full")
@@ -131,13 +131,13 @@ def test_purge_removes_keys_from_the_named_partitions(tmp_path: Path) -> None:
     write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY2)]), ["a.txt", "b.txt"], [DAY1])
     frame = pl.scan_parquet(tmp_path / "rejects" / "**" / "*.parquet", hive_partitioning=True).collect()
     assert frame.select("seed_file", "publication_date").rows() == [("a.txt", DAY2)]
-    assert not (partition_dir(tmp_path, "rejects", DAY1) / PART_FILE).exists()
+    assert not (tmp_path / partition_key("rejects", DAY1)).exists()
 
 
 def test_reconcile_keeps_only_claimed_rows(tmp_path: Path) -> None:
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "claimed", DAY1), (B, 0, "torn run", DAY1)]))
     assert reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([A]))
-    got = pl.read_parquet(partition_dir(tmp_path, "paragraphs", DAY1) / PART_FILE)
+    got = pl.read_parquet(tmp_path / partition_key("paragraphs", DAY1))
     assert got["article_id"].to_list() == [A]
     assert not reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([A]))
 

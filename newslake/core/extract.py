@@ -7,16 +7,18 @@ paragraphs, headings, images and link lists share one document order.
 """
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from itertools import islice
 
 import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core.content import BODY_WORDS, Chrome, class_words, content_root, detach_region, remove_chrome
-from newslake.core.dates import ParsedDate, decide_published, text_date
+from newslake.core.dates import decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.html import PageMeta, parse_html, written_author
 from newslake.core.language import resolve_language
@@ -572,11 +574,6 @@ def _titles(seed: Seed, page: PageMeta, tree: HtmlElement) -> list[str]:
     return [t for t in dict.fromkeys([*titles, *parts, *h1s]) if len(t) >= 4]
 
 
-def _written_date(page_text: str, titles: list[str], root: HtmlElement, seed: Seed) -> ParsedDate | None:
-    """The date written nearest the title or the article's first words."""
-    return text_date(page_text, _anchors_in(page_text, titles, root), seed.crawled_at)
-
-
 def _anchors_in(page_text: str, titles: list[str], root: HtmlElement) -> list[tuple[int, float]]:
     """Where the title and the article's first and last words are in the page text, with their weights."""
     anchors = [(i, 1.0) for t in titles if (i := page_text.find(t)) >= 0]
@@ -585,7 +582,7 @@ def _anchors_in(page_text: str, titles: list[str], root: HtmlElement) -> list[tu
     opening = normalise_text(" ".join(islice(root.itertext(), 20)))[:30]
     if opening and (start := page_text.find(opening)) >= 0:
         anchors.append((start, 1.0))
-        ending = normalise_text(" ".join(list(root.itertext())[-20:]))[-30:]
+        ending = normalise_text(" ".join(deque(root.itertext(), maxlen=20)))[-30:]
         if ending and (end := page_text.find(ending, start)) >= 0:
             # weaker: a blog's own post date after a reprinted article loses to the article's dateline
             anchors.append((end + len(ending), _SIGNATURE_WEIGHT))
@@ -616,11 +613,14 @@ def extract_article(seed: Seed) -> Article:
     page_text = None if stated else _page_text(tree)
     chrome = remove_chrome(tree)
     root = content_root(tree)
+    # Where the title and the article's first and last words sit in the page text: found once, for the date
+    # and the byline, and only when one of them is looked for.
+    anchors = cache(lambda: _anchors_in(page_text or "", _titles(seed, page, tree), root))
     published = decide_published(
         page.date_evidence(root),
         seed.url,
         seed.crawled_at,
-        text=None if page_text is None else lambda: _written_date(page_text, _titles(seed, page, tree), root, seed),
+        text=None if page_text is None else lambda: text_date(page_text, anchors(), seed.crawled_at),
     )
     if published is None:
         raise SeedRejected(
@@ -638,7 +638,7 @@ def extract_article(seed: Seed) -> Article:
     walker.walk(root, is_root=True)
     author = page.author(tree)
     if author is None and page_text is not None:
-        author = written_author(page_text, _anchors_in(page_text, _titles(seed, page, tree), root))
+        author = written_author(page_text, anchors())
     walker.add_page_links(tree, root, chrome)
     if not walker.paragraphs:
         raise SeedRejected(

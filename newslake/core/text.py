@@ -9,13 +9,12 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # C0 control bytes but tab, LF and CR: next to none in any text page, invalid in HTML. (In UTF-8 these
 # bytes never occur inside a multibyte character, so they can be counted or deleted on the bytes.)
 C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-# Every run of Unicode whitespace (including NBSP and the ideographic space U+3000) becomes one space:
-# str.split() splits on exactly the characters regex `\s` matches (str.isspace), in C, and a split-join is
-# a third of the cost of `re.sub(r"\s+", " ", text)`.
 
 
 def normalise_text(raw: str) -> str:
     """NFC-normalise, drop invisible characters, collapse whitespace runs, strip the ends."""
     if not raw.isascii():
         raw = _INVISIBLE.sub("", unicodedata.normalize("NFC", raw))
+    # Every run of Unicode whitespace (NBSP and U+3000 too) becomes one space: str.split() splits on exactly
+    # the characters regex `\s` matches (str.isspace), in C, at a third of the cost of re.sub(r"\s+", " ").
     return " ".join(raw.split())
