@@ -243,8 +243,11 @@ class ArrowStore:
         try:
             yield
         finally:
+            # Only our own lease is removed: if it ran out and another run took the lock, that lock stays.
             with contextlib.suppress(client.exceptions.ClientError):
-                client.delete_object(Bucket=bucket, Key=key)
+                held = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read() or b"{}")
+                if held.get("token") == token:
+                    client.delete_object(Bucket=bucket, Key=key)
 
     def _bucket_key(self, key: str) -> tuple[str, str]:
         bucket, _, prefix = self._path(key).partition("/")

@@ -105,3 +105,25 @@ def test_seeds_and_lake_both_on_s3_match_a_local_run(
     summary = ingest_run(RunOptions("s3://lake/seeds", "s3://lake/both"), "s3-run")
     assert summary.counts["seeds_seen"] == len(files)
     assert s3_table(s3_env, "s3://lake/both/articles").height == lake_content(reference)["articles"].height
+
+
+def test_s3_lock_excludes_a_second_run_and_releases_only_its_own_lease(
+    s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newslake.storage import Locked, open_store
+
+    for name, value in s3_env.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    store = open_store("s3://lake/locktest")
+    other = b'{"token": "other", "expires": 1e12}'
+    with store.lock(0.0):
+        with pytest.raises(Locked), store.lock(0.0):
+            pass
+        # The lease ran out and another run took the lock: leaving must not remove that run's lock.
+        client.put_object(Bucket="lake", Key="locktest/.lock", Body=other)
+    assert client.get_object(Bucket="lake", Key="locktest/.lock")["Body"].read() == other
+    client.delete_object(Bucket="lake", Key="locktest/.lock")
+    with store.lock(0.0):
+        pass
+    assert "Contents" not in client.list_objects_v2(Bucket="lake", Prefix="locktest/")
