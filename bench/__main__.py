@@ -20,6 +20,7 @@ from typing import Any
 
 import lxml.html
 
+from bench import ALLOCATOR_CONF_AT_START
 from newslake.batch import SeedTask, process_batch
 from newslake.core import extract_article, parse_seed
 from newslake.core.seed import decode_seed, split_header
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="newslake-bench-"))
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
+    env.pop("_RJEM_MALLOC_CONF", None)
+    if ALLOCATOR_CONF_AT_START is not None:
+        env["_RJEM_MALLOC_CONF"] = ALLOCATOR_CONF_AT_START
     try:
         rows, peak_n, peak_3n = measure(args.n, work, env, memory_3n=not args.no_memory_3n)
     finally:
