@@ -27,6 +27,7 @@ _STAGES: list[tuple[str, Any, str]] = [
     ("page metadata", extract, "PageMeta"),
     ("prune", extract, "_prune"),
     ("page text", extract, "_page_text"),
+    ("marks (one pass over the page)", extract, "mark_page"),
     ("chrome", extract, "remove_chrome"),
     ("content root", extract, "content_root"),
     ("date", extract, "decide_published"),

@@ -17,7 +17,15 @@ from itertools import islice
 import lxml.etree
 from lxml.html import HtmlElement
 
-from newslake.core.content import BODY_WORDS, Chrome, class_words, content_root, detach_region, remove_chrome
+from newslake.core.content import (
+    BODY_WORDS,
+    Chrome,
+    class_words,
+    content_root,
+    detach_region,
+    mark_page,
+    remove_chrome,
+)
 from newslake.core.dates import decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.html import PageMeta, parse_html, written_author
@@ -611,8 +619,9 @@ def extract_article(seed: Seed) -> Article:
     # the chrome (bylines, datelines in headers) leaves the tree, once for both.
     stated = page.has_structured_date() and page.stated_author() is not None
     page_text = None if stated else _page_text(tree)
-    chrome = remove_chrome(tree)
-    root = content_root(tree)
+    marks = mark_page(tree)
+    chrome = remove_chrome(tree, marks)
+    root = content_root(tree, marks)
     # Where the title and the article's first and last words sit in the page text: found once, for the date
     # and the byline, and only when one of them is looked for.
     anchors = cache(lambda: _anchors_in(page_text or "", _titles(seed, page, tree), root))
