@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newslake.core.dates import (
@@ -168,3 +168,33 @@ def test_a_date_right_before_letters_is_still_a_date() -> None:
     parsed = parse_date("2019-11-20Updated")
     assert parsed is not None and parsed.at == datetime(2019, 11, 20, tzinfo=UTC)
     assert parse_date("2019-11-20 10:00 ESTONIA") == parse_date("2019-11-20 10:00")
+
+
+# The date patterns start with a character rather than a lookbehind, for speed (see newslake/core/dates.py);
+# these are the readable forms they must agree with.
+_READABLE_FORMS = {
+    "iso": r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)",
+    "numeric": r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])",
+    "dmy": r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\.?\s+([A-Za-zéûä]{3,9})\.?,?\s+((?:19|20)\d{2})",
+}
+# Strings made of the pieces dates are written with, so that near-dates (a year after a digit, a day after
+# a slash) are common rather than one in millions.
+_DATEISH = st.lists(
+    st.sampled_from(["2019-05-05", "5/12/2019", "5th May, 2019", "1", "12", "/", "-", " ", "x", "May", "年"]),
+    max_size=8,
+).map("".join)
+
+
+@pytest.mark.parametrize("name", sorted(_READABLE_FORMS))
+@given(text=_DATEISH)
+@example(text="12019-05-05 /5/12/2019 115/12/2019 125th May 2019")  # each lookbehind's own near-miss
+def test_fast_date_patterns_find_what_their_readable_forms_find(name: str, text: str) -> None:
+    import re
+
+    from newslake.core import dates
+
+    fast = {"iso": dates._ISO, "numeric": dates._NUMERIC_DMY, "dmy": dates._EN_DMY}[name]
+    readable = re.compile(_READABLE_FORMS[name] + dates._TIME + dates._ZONE, re.IGNORECASE)
+    assert [m.groups() + m.span() for m in fast.finditer(text)] == [
+        m.groups() + m.span() for m in readable.finditer(text)
+    ]

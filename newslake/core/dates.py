@@ -50,10 +50,14 @@ _ZONE = (
     + r")(?![A-Za-z]))?"
 )
 # 2022-01-13, 2022/1/13, 2022.01.13, with optional time and zone.
-_ISO = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)" + _TIME + _ZONE, re.IGNORECASE)
+# Text is searched for dates a page at a time, so patterns start with a character, not an assertion: re
+# then skips to the places where that character occurs instead of trying the assertion at every position
+# (a third to a quarter of the time). "1(?<!\d1)9" is "19 not after a digit" written that way; the
+# readable forms are in tests/test_dates.py, which checks both find the same.
+_ISO = re.compile(r"((?:1(?<!\d1)9|2(?<!\d2)0)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)" + _TIME + _ZONE, re.IGNORECASE)
 # 17/9/2004 5:54:13 AM: day first unless the first number cannot be a month (see `_from_match`); only
 # text evidence uses it, since the order is a guess.
-_NUMERIC_DMY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])" + _TIME + _ZONE, re.IGNORECASE)
+_NUMERIC_DMY = re.compile(r"(\d(?<![\d/]\d)\d?)/(\d{1,2})/((?:19|20)\d{2})(?![\d/])" + _TIME + _ZONE, re.IGNORECASE)
 # 2005年3月21日 [11:21]
 _CJK = re.compile(
     r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME.replace("[ T,]+", r"\s*"), re.IGNORECASE
@@ -62,9 +66,14 @@ _CJK = re.compile(
 _CJK_MONTH = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?!\s*\d)")
 # March 21, 2005 / 21 March 2005 [11:21]
 _MONTH_NAME = r"([A-Za-zéûä]{3,9})\.?"
-_EN_MDY = re.compile(_MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE, re.IGNORECASE)
+# The month name starts a word: tried at every letter, "...ember 5, 2020" inside a longer word made each
+# position of English text a try (half the time of all date patterns).
+_EN_MDY = re.compile(
+    r"(?<![A-Za-zéûä])" + _MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
+    re.IGNORECASE,
+)
 _EN_DMY = re.compile(
-    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
+    r"(\d(?<!\d\d)\d?)(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
     re.IGNORECASE,
 )
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z|[+-]\d{4})?$")
