@@ -140,6 +140,7 @@ _HIDDEN_CLASSES = frozenset(
 # The same names found in the joined class/id values (whole names: bounded by spaces or the separator).
 _HIDING_CLASS = re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, sorted(_HIDDEN_CLASSES))) + r")(?!\S)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on lower-cased text
+_CHROME_OR_HIDING = re.compile(f"{_CHROME_WORD.pattern}|{_HIDING_CLASS.pattern}")
 
 
 def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
@@ -188,17 +189,17 @@ def mark_page(tree: HtmlElement) -> PageMarks:
 
     Rejected after measuring: XPaths over the attributes (`//@class | //@id`, `//@role | ...`, `//@style`)
     with one regex over the joined values (1.15 ms a page: each value a smart string that makes its
-    element's proxy), and named-region XPaths after the chrome left (four more scans); this pass is 0.8 ms.
+    element's proxy), and named-region XPaths after the chrome left (four more scans); this pass is 0.7 ms.
     """
     marks = PageMarks()
-    chrome_word, hiding_class, hidden_style = _CHROME_WORD.search, _HIDING_CLASS.search, _HIDDEN_STYLE.search
+    regions, marked, classed, styled = marks.regions, marks.marked, marks.classed, marks.styled
     body_region, articles, mains, main_roles = marks.named
-    for element in tree.iter():
+    names_chrome, hidden_style = _CHROME_OR_HIDING.search, _HIDDEN_STYLE.search
+    verdicts: dict[str, bool] = {}  # menus repeat their class names: each distinct class/id searched once
+    for element in tree.iter():  # the parser drops comments and processing instructions: elements only
         tag = element.tag
-        if not isinstance(tag, str):
-            continue
         if tag in _REGION_TAGS:
-            marks.regions.append(element)
+            regions.append(element)
         elif tag == "article":
             articles.append(element)
         elif tag == "main":
@@ -206,19 +207,23 @@ def mark_page(tree: HtmlElement) -> PageMarks:
         keys = element.keys()
         if not keys:
             continue
-        itemprop = element.get("itemprop") if "itemprop" in keys else None
+        get = element.get
+        itemprop = get("itemprop") if "itemprop" in keys else None
         if itemprop == "articleBody":
             body_region.append(element)
         if itemprop == "articleBody" or not _MARKING_ATTRIBUTES.isdisjoint(keys):
-            marks.marked.append(element)
-            if element.get("role") == "main":
+            marked.append(element)
+            if get("role") == "main":
                 main_roles.append(element)
         if "class" in keys or "id" in keys:
-            words = f"{element.get('class') or ''}\n{element.get('id') or ''}".lower()
-            if chrome_word(words) or hiding_class(words):
-                marks.classed.append(element)
-        if "style" in keys and hidden_style((element.get("style") or "").lower()):
-            marks.styled.append(element)
+            words = f"{get('class') or ''}\n{get('id') or ''}"
+            verdict = verdicts.get(words)
+            if verdict is None:
+                verdict = verdicts[words] = names_chrome(words.lower()) is not None
+            if verdict:
+                classed.append(element)
+        if "style" in keys and hidden_style((get("style") or "").lower()):
+            styled.append(element)
     return marks
 
 
