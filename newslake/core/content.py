@@ -348,11 +348,13 @@ def _visit(
         else:
             child_owner = owner
         child_link = in_link or tag == "a"
-        if child.text:
-            tallies[child_owner].add(child.text, child_link)
+        text = child.text  # each read of .text or .tail makes a new string
+        if text:
+            tallies[child_owner].add(text, child_link)
         _visit(child, child_owner, child_link, inner, tallies, ancestry)
-        if child.tail:
-            tallies[owner].add(child.tail, in_link)
+        tail = child.tail
+        if tail:
+            tallies[owner].add(tail, in_link)
 
 
 def _class_weight(element: HtmlElement) -> int:
