@@ -6,7 +6,7 @@ unchanged (its content hash is the one the ledger knows); each gets a row in the
 """
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
+from newslake.core.model import Heading, Image, Link, Paragraph
 from newslake.lake import stage_rows
 from newslake.storage import Store, open_store
 from schemas.tables import ELEMENT_TABLES, PARTITION_KEY, TABLES, polars_schema
@@ -70,6 +71,7 @@ class Extracted:
 
 
 Result = Extracted | Rejected | Unchanged
+Element = Paragraph | Heading | Image | Link
 
 
 def _too_large(size: int, max_bytes: int) -> SeedRejected:
@@ -138,34 +140,46 @@ def _article_row(item: Extracted) -> dict[str, Any]:
     }
 
 
-def _add_elements(columns: dict[str, list[Any]], records: Iterable[object], article_id: str, day: date) -> None:
-    """Append element records column-wise: each column is the record's attribute of that name (the test of
-    the schemas checks that the names agree), plus the article's id and partition date."""
-    for name, values in columns.items():
+def _element_columns(table: str, records: list[Element], ids: list[str], days: list[date]) -> dict[str, Sequence[Any]]:
+    """A table's columns from its records: the fields by one transposition, derived properties by name (the
+    test of the schemas checks that the names agree), plus each row's article id and partition date."""
+    fields = dict(zip(records[0]._fields, zip(*records, strict=True), strict=True)) if records else {}
+    columns: dict[str, Sequence[Any]] = {}
+    for name in polars_schema(table):
         if name == "article_id":
-            values.extend(article_id for _ in records)
+            columns[name] = ids
         elif name == PARTITION_KEY:
-            values.extend(day for _ in records)
+            columns[name] = days
+        elif name in fields:
+            columns[name] = fields[name]
         else:
-            values.extend(getattr(record, name) for record in records)
+            columns[name] = [getattr(record, name) for record in records]
+    return columns
 
 
-def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, list[Any]]]:
+def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, Sequence[Any]]]:
     """Column-wise lists for the article tables (faster than building row dicts)."""
-    cols: dict[str, dict[str, list[Any]]] = {
-        table: {name: [] for name in polars_schema(table)} for table in ("articles", *ELEMENT_TABLES)
-    }
+    articles: dict[str, list[Any]] = {name: [] for name in polars_schema("articles")}
+    records: dict[str, list[Element]] = {table: [] for table in ELEMENT_TABLES}
+    ids: dict[str, list[str]] = {table: [] for table in ELEMENT_TABLES}
+    days: dict[str, list[date]] = {table: [] for table in ELEMENT_TABLES}
     for item in items:
         row = _article_row(item)
-        for name, values in cols["articles"].items():
+        for name, values in articles.items():
             values.append(row[name])
         art = item.article
-        for table, records in zip(ELEMENT_TABLES, (art.paragraphs, art.headings, art.images, art.links), strict=True):
-            _add_elements(cols[table], records, row["article_id"], row["publication_date"])
-    return cols
+        per_table: tuple[tuple[Element, ...], ...] = (art.paragraphs, art.headings, art.images, art.links)
+        for table, elements in zip(ELEMENT_TABLES, per_table, strict=True):
+            records[table].extend(elements)
+            ids[table].extend([row["article_id"]] * len(elements))
+            days[table].extend([row["publication_date"]] * len(elements))
+    columns: dict[str, dict[str, Sequence[Any]]] = {"articles": dict(articles)}
+    for table in ELEMENT_TABLES:
+        columns[table] = _element_columns(table, records[table], ids[table], days[table])
+    return columns
 
 
-def _frame(table: str, columns: dict[str, list[Any]]) -> pl.DataFrame:
+def _frame(table: str, columns: Mapping[str, Sequence[Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns, schema=polars_schema(table), strict=False)
 
 

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class DateSource(StrEnum):
@@ -48,8 +49,9 @@ class LinkContext(StrEnum):
     PAGE = "page"
 
 
-@dataclass(frozen=True, slots=True)
-class Paragraph:
+# Element records are NamedTuples: immutable like frozen dataclasses, built at a third of the cost (a page
+# makes ~150 of them), and a batch's records turn into columns by one transposition (`zip(*records)`).
+class Paragraph(NamedTuple):
     position: int
     section: str | None
     text: str
@@ -60,16 +62,14 @@ class Paragraph:
         return len(self.text)
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
+class Heading(NamedTuple):
     position: int
     level: int
     text: str
     anchor: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Image:
+class Image(NamedTuple):
     position: int
     src: str
     alt: str | None
@@ -79,8 +79,7 @@ class Image:
     height: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     position: int | None  # None: the link is outside the article (navigation, rails, footer...)
     href: str
     text: str | None
