@@ -47,8 +47,22 @@ def discover_seeds(location: Store | Path | str) -> list[SeedStat]:
     ]
 
 
-def batches(items: list[T], size: int) -> list[list[T]]:
-    """Split into consecutive batches of at most `size` items."""
-    if size < 1:
-        raise ValueError(f"batch size must be at least 1, not {size}")
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def batches(items: list[T], size: int, workers: int = 1) -> list[list[T]]:
+    """Split into consecutive batches of at most `size` items, their sizes as equal as can be (one apart at
+    most), and as many as a multiple of `workers` when there are enough items, so that every worker has the
+    same share of the work to the end (batches of `size` and a short last one left a worker idle for the
+    last batch's time)."""
+    if size < 1 or workers < 1:
+        raise ValueError(f"batch size and workers must be at least 1, not {size} and {workers}")
+    if not items:
+        return []
+    count = -(-len(items) // size)
+    count = min(len(items), -(-count // workers) * workers)
+    base, extra = divmod(len(items), count)
+    out: list[list[T]] = []
+    start = 0
+    for index in range(count):
+        end = start + base + (index < extra)
+        out.append(items[start:end])
+        start = end
+    return out

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newslake import version
 from newslake.commit import day_chunks
+from newslake.discover import batches
 from newslake.lake import PART_FILE
 from newslake.run import RunOptions, RunSummary, ingest_run
 from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
@@ -184,3 +187,17 @@ def test_day_chunks_respect_the_budget() -> None:
     days = [date(2022, 1, d) for d in range(1, 6)]
     weight = Counter({days[0]: 3, days[1]: 1, days[2]: 1, days[3]: 5, days[4]: 1})
     assert list(day_chunks(days, weight, 3)) == [[days[0]], days[1:3], [days[3]], [days[4]]]
+
+
+@given(st.lists(st.integers(), max_size=60), st.integers(1, 25), st.integers(1, 4))
+def test_batches_keep_every_item_in_order_in_even_batches_for_every_worker(
+    items: list[int], size: int, workers: int
+) -> None:
+    groups = batches(items, size, workers)
+    assert [item for group in groups for item in group] == items
+    assert all(0 < len(group) <= size for group in groups)
+    if groups:
+        assert max(map(len, groups)) - min(map(len, groups)) <= 1
+        # a multiple of the workers (items permitting), and no more batches than that needs
+        assert len(groups) % workers == 0 or len(groups) == len(items)
+        assert len(groups) - workers < -(-len(items) // size) or len(groups) <= workers
