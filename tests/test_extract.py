@@ -1,6 +1,8 @@
 """HTML normalisation on small hand-written pages: one behaviour per test."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newslake.core import Article, SeedRejected, extract_article, parse_seed
 from newslake.core.language import resolve_language
@@ -180,3 +182,19 @@ def test_base_href_is_honoured() -> None:
         f'<body><p>{LONG} <a href="x">x</a></p></body></html>'
     )
     assert [link.href for link in article.links] == ["https://cdn.example.org/root/x"]
+
+
+_FRAGMENT_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<b>", "</b>", "<a href='/x'>", "</a>", "<div>", "</div>", "<br>", "<span>", "</span>",
+     "text", " ", "\n  ", "&amp;", "&nbsp;", "中文", "<li>", "<img src='/i.jpg'>", "tail"]
+)  # fmt: skip
+
+
+@given(st.lists(_FRAGMENT_PIECES, max_size=40))
+def test_text_of_is_what_text_content_gives(pieces: list[str]) -> None:
+    from newslake.core.html import parse_html
+    from newslake.core.text import text_of
+
+    tree = parse_html("<html><body><div>" + "".join(pieces) + "</div></body></html>")
+    for element in tree.iter():
+        assert text_of(element) == element.text_content()

@@ -34,7 +34,7 @@ from newslake.core.model import Article, Heading, Image, Link, LinkContext, Para
 from newslake.core.seed import Seed
 from newslake.core.selectors import Selector
 from newslake.core.tags import BLOCK_TAGS, DROP_TAGS, HEADING_TAGS, IMAGE_TAGS, LIST_TAGS, PARAGRAPH_TAGS
-from newslake.core.text import normalise_text
+from newslake.core.text import normalise_text, text_of
 from newslake.core.urls import (
     UrlError,
     host_of,
@@ -116,7 +116,7 @@ def _tag(element: HtmlElement) -> str:
 
 
 def _text(element: HtmlElement) -> str:
-    return normalise_text(element.text_content())
+    return normalise_text(text_of(element))
 
 
 def _has_blocks(element: HtmlElement) -> bool:
@@ -237,7 +237,7 @@ def _is_metadata(element: HtmlElement) -> bool:
     words = class_words(element)
     if _METADATA_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
         return False
-    return len(element.text_content()) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
+    return len(text_of(element)) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
 
 
 def _is_gallery(element: HtmlElement) -> bool:
@@ -245,11 +245,11 @@ def _is_gallery(element: HtmlElement) -> bool:
     words = class_words(element)
     if _GALLERY_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
         return False
-    return len(element.text_content()) <= _GALLERY_MAX_CHARS
+    return len(text_of(element)) <= _GALLERY_MAX_CHARS
 
 
 def _link_chars(elements: Iterable[HtmlElement]) -> int:
-    return sum(len(normalise_text(a.text_content())) for element in elements for a in _anchors(element))
+    return sum(len(normalise_text(text_of(a))) for element in elements for a in _anchors(element))
 
 
 def _is_link_block(elements: Iterable[HtmlElement], text: str) -> bool:
@@ -302,7 +302,7 @@ class _Walker:
                     run, inline = [], []
                     handle_image(self, child)
                 else:
-                    run.append(child.text_content())
+                    run.append(text_of(child))
                     inline.append(child)
             else:
                 self._flush_run(run, inline)
@@ -344,7 +344,7 @@ class _Walker:
                 self.links_dropped += 1  # a jump within this page, not a link to anything
                 continue
             host = host_of(href)
-            text = normalise_text(anchor.text_content()) or None
+            text = normalise_text(text_of(anchor)) or None
             links.append(Link(position, href, text, host, registrable_domain(host) == site, context))
 
     def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
@@ -400,14 +400,14 @@ def _is_lead(element: HtmlElement, text: str) -> bool:
     marked = " ".join(filter(None, (element.get("class"), element.get("itemprop"), element.get("id"))))
     if _LEAD_CLASS.search(marked):
         return True
-    bold = normalise_text("".join(b.text_content() for b in element.iter("b", "strong")))
+    bold = normalise_text("".join(text_of(b) for b in element.iter("b", "strong")))
     return bold == text
 
 
 def _is_dateline(element: HtmlElement, text: str) -> bool:
     """A block that is nothing but a `<time>` ("46 分钟前") is metadata, read by the date logic, not text."""
     times = list(element.iter("time"))
-    return bool(times) and normalise_text("".join(t.text_content() for t in times)) == text
+    return bool(times) and normalise_text("".join(text_of(t) for t in times)) == text
 
 
 def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
@@ -427,7 +427,7 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
 
 def _only_links(item: HtmlElement) -> bool:
     anchors = _anchors(item)
-    return bool(anchors) and normalise_text("".join(a.text_content() for a in anchors)) == _text(item)
+    return bool(anchors) and normalise_text("".join(text_of(a) for a in anchors)) == _text(item)
 
 
 def handle_list(walker: _Walker, element: HtmlElement) -> None:
@@ -578,7 +578,7 @@ def _titles(seed: Seed, page: PageMeta, tree: HtmlElement) -> list[str]:
     """What the page's title may be written as: the header's title, its parts ("Story - Site"), the <h1>s."""
     titles = [t for t in (seed.title, page.page_title) if t]
     parts = [part.strip() for t in titles for part in _TITLE_SEPARATORS.split(t)]
-    h1s = [normalise_text(h.text_content()) for h in SEL_H1(tree)]
+    h1s = [normalise_text(text_of(h)) for h in SEL_H1(tree)]
     return [t for t in dict.fromkeys([*titles, *parts, *h1s]) if len(t) >= 4]
 
 

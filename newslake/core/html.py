@@ -19,7 +19,7 @@ from newslake.core.dates import DateEvidence
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.model import DateSource
 from newslake.core.selectors import Selector, StringSelector
-from newslake.core.text import C0_CONTROL_BYTES, normalise_text
+from newslake.core.text import C0_CONTROL_BYTES, normalise_text, text_of
 
 # lxml parser objects must not be shared between threads (flow tasks run in a thread pool): one per thread.
 _PARSERS = threading.local()
@@ -233,11 +233,11 @@ class PageMeta:
         if stated is not None:
             return stated
         for element in SEL_ITEMPROP_AUTHOR(tree):
-            text = normalise_text(element.text_content())
+            text = normalise_text(text_of(element))
             if 0 < len(text) <= 100:
                 return text
         for element in filter(_is_byline, SEL_BYLINE_CANDIDATES(tree)):
-            name = byline_name(normalise_text(element.text_content()))
+            name = byline_name(normalise_text(text_of(element)))
             if name:
                 return name
         return None
@@ -251,12 +251,12 @@ class PageMeta:
     def date_evidence(self, content: HtmlElement) -> list[DateEvidence]:
         """Candidate publication dates in the order they are trusted: `<time>`, meta, JSON-LD."""
         evidence = [
-            DateEvidence(DateSource.TIME_ELEMENT, time.get("datetime") or "", normalise_text(time.text_content()))
+            DateEvidence(DateSource.TIME_ELEMENT, time.get("datetime") or "", normalise_text(text_of(time)))
             for time in SEL_TIME(content)
             if time.get("itemprop") != "dateModified"
         ]
         evidence += [
-            DateEvidence(DateSource.TIME_ELEMENT, element.get("content") or "", normalise_text(element.text_content()))
+            DateEvidence(DateSource.TIME_ELEMENT, element.get("content") or "", normalise_text(text_of(element)))
             for element in SEL_ITEMPROP_PUBLISHED(content)
         ]
         evidence += [DateEvidence(DateSource.META, self.meta[key]) for key in _META_PUBLISHED if key in self.meta]

@@ -3,6 +3,9 @@
 import re
 import unicodedata
 
+import lxml.etree
+from lxml.html import HtmlElement
+
 # Zero-width and formatting characters that editors leave in text; they carry no meaning for analysis.
 # (A regex, not str.translate with a dict: translate looks every character up in Python, 10x slower.)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -18,3 +21,10 @@ def normalise_text(raw: str) -> str:
     # Every run of Unicode whitespace (NBSP and U+3000 too) becomes one space: str.split() splits on exactly
     # the characters regex `\s` matches (str.isspace), in C, at a third of the cost of re.sub(r"\s+", " ").
     return " ".join(raw.split())
+
+
+def text_of(element: HtmlElement) -> str:
+    """All the text inside `element` (its descendants' text and tails, not its own tail): what lxml.html's
+    `text_content()` gives, serialised in C at a third of the cost (`text_content()` evaluates an XPath and
+    makes a "smart" string that keeps a reference to the element). A property test checks they agree."""
+    return lxml.etree.tostring(element, method="text", encoding=str, with_tail=False)
