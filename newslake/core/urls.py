@@ -93,11 +93,14 @@ def canonical_url(url: str) -> str:
     return normalise_http_url(url, keep_fragment=False)
 
 
+_NETLOC_SPECIAL = re.compile(r"[@:\[\]]")  # user info, a port, an IPv6 literal: left to urllib
+
+
 @lru_cache(maxsize=8192)
 def host_of(url: str) -> str:
     """The (already lower-cased) host of a normalised URL."""
     netloc = url.split("/", 3)[2] if url.count("/") >= 2 else ""
-    if netloc and not any(c in netloc for c in "@:[]"):
+    if netloc and _NETLOC_SPECIAL.search(netloc) is None:
         return netloc
     return urlsplit(url).hostname or ""
 
@@ -149,6 +152,8 @@ def unwrap_proxy(url: str) -> str:
     Only a parameter whose value is itself a URL or host/path is taken, so ordinary query strings
     (`?url=` meaning something else) are left alone.
     """
+    if "?" not in url:
+        return url  # no query, nothing wrapped (most image URLs): urlsplit would only say so more slowly
     try:
         query = urlsplit(url).query
     except ValueError:
