@@ -224,3 +224,41 @@ def test_the_chrome_word_trie_matches_where_the_plain_alternation_does(parts: li
     text = "".join(parts)
     plain = re.compile(r"(?<![a-z0-9])(?:" + "|".join(sorted(_CHROME_KIND, key=len, reverse=True)) + r")(?![a-z0-9])")
     assert [m.span() for m in _CHROME_WORD.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+_AUTHOR_ATTRS = st.sampled_from(
+    ["", ' itemprop="author"', ' itemprop="name"', ' rel="author"', ' class="byline"', ' class="Author-name"',
+     ' class="AUTHOR"', ' class="ByLine"', ' class="gone"', ' id="byline"', ' class="author gone"']
+)  # fmt: skip
+_AUTHOR_TAGS = st.sampled_from(["div", "span", "a", "p"])
+
+
+@st.composite
+def _author_markup(draw: st.DrawFn, depth: int = 0) -> str:
+    tag, attrs = draw(_AUTHOR_TAGS), draw(_AUTHOR_ATTRS)
+    children = draw(st.lists(_author_markup(depth + 1), max_size=3)) if depth < 3 else []
+    return f"<{tag}{attrs}>x{''.join(children)}</{tag}>"
+
+
+@given(st.lists(_author_markup(), min_size=1, max_size=4))
+def test_author_markup_from_the_page_pass_is_what_the_xpaths_select(blocks: list[str]) -> None:
+    # The readable XPaths the page pass replaced, evaluated after some elements left the tree (as chrome does).
+    from lxml.etree import XPath
+
+    from newslake.core.content import _detach, mark_page
+    from newslake.core.html import byline_candidates, itemprop_authors, parse_html
+
+    tree = parse_html(f"<html><body>{''.join(blocks)}</body></html>")
+    marks = mark_page(tree)
+    for element in [e for e in tree.iter() if "gone" in (e.get("class") or "")]:
+        _detach(element)
+    authors = XPath(
+        "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
+        " | //a[@rel='author']"
+    )
+    bylines = XPath(
+        "//*[contains(@class, 'yline') or contains(@class, 'uthor') or contains(@class, 'YLINE')"
+        " or contains(@class, 'UTHOR')][not(.//p)]"
+    )
+    assert itemprop_authors(marks, tree) == authors(tree)
+    assert byline_candidates(marks, tree) == bylines(tree)

@@ -140,6 +140,10 @@ _HIDDEN_CLASSES = frozenset(
 # The same names found in the joined class/id values (whole names: bounded by spaces or the separator).
 _HIDING_CLASS = re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, sorted(_HIDDEN_CLASSES))) + r")(?!\S)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on lower-cased text
+# Author markup (read by `html.PageMeta.author`): the class test is the substring test it always was
+# ("yline", "uthor" in lower or upper case), the word test comes after.
+_AUTHOR_ITEMPROPS = frozenset({"author", "name"})
+_BYLINE_CLASS = re.compile("yline|uthor|YLINE|UTHOR")
 _CHROME_OR_HIDING = re.compile(f"{_CHROME_WORD.pattern}|{_HIDING_CLASS.pattern}")
 
 
@@ -180,6 +184,9 @@ class PageMarks:
     marked: list[HtmlElement] = field(default_factory=list)  # role, aria-hidden, hidden, data-e2e, articleBody
     classed: list[HtmlElement] = field(default_factory=list)  # class/id with a chrome word or a hiding class
     styled: list[HtmlElement] = field(default_factory=list)  # an inline style that hides
+    # Author markup: itemprop author or name, <a rel=author>; class attributes that may name a byline.
+    authors: list[HtmlElement] = field(default_factory=list)
+    bylines: list[HtmlElement] = field(default_factory=list)
     # Markup naming the article, most specific first: itemprop=articleBody, <article>, <main>, role=main.
     named: tuple[list[HtmlElement], ...] = field(default_factory=lambda: ([], [], [], []))
 
@@ -193,6 +200,7 @@ def mark_page(tree: HtmlElement) -> PageMarks:
     """
     marks = PageMarks()
     regions, marked, classed, styled = marks.regions, marks.marked, marks.classed, marks.styled
+    authors, bylines = marks.authors, marks.bylines
     body_region, articles, mains, main_roles = marks.named
     names_chrome, hidden_style = _CHROME_OR_HIDING.search, _HIDDEN_STYLE.search
     verdicts: dict[str, bool] = {}  # menus repeat their class names: each distinct class/id searched once
@@ -215,13 +223,18 @@ def mark_page(tree: HtmlElement) -> PageMarks:
             marked.append(element)
             if get("role") == "main":
                 main_roles.append(element)
+        if itemprop in _AUTHOR_ITEMPROPS or (tag == "a" and get("rel") == "author"):
+            authors.append(element)
         if "class" in keys or "id" in keys:
-            words = f"{get('class') or ''}\n{get('id') or ''}"
+            classes = get("class") or ""
+            words = f"{classes}\n{get('id') or ''}"
             verdict = verdicts.get(words)
             if verdict is None:
                 verdict = verdicts[words] = names_chrome(words.lower()) is not None
             if verdict:
                 classed.append(element)
+            if _BYLINE_CLASS.search(classes):
+                bylines.append(element)
         if "style" in keys and hidden_style((get("style") or "").lower()):
             styled.append(element)
     return marks

@@ -645,7 +645,7 @@ def extract_article(seed: Seed) -> Article:
         site=registrable_domain(domain),
     )
     walker.walk(root, is_root=True)
-    author = page.author(tree)
+    author = page.author(tree, marks)
     if author is None and page_text is not None:
         author = written_author(page_text, anchors())
     walker.add_page_links(tree, root, chrome)
