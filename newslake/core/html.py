@@ -28,9 +28,9 @@ _PARSERS = threading.local()
 
 # Named, compiled selectors.
 SEL_HTML_LANG = StringSelector("/html/@lang")
-SEL_BASE_HREF = StringSelector("//base/@href")
-SEL_META = Selector("//meta[@content]")
-SEL_JSON_LD = Selector("//script[@type='application/ld+json']")
+# <meta content> and JSON-LD <script> by Element.iter(tag), which filters by tag in C: a third cheaper than
+# `//meta[@content]` and `//script[@type='application/ld+json']`.
+_JSON_LD_TYPE = "application/ld+json"
 SEL_TIME = Selector(".//time[@datetime or @pubdate or @itemprop='datePublished']")
 SEL_ITEMPROP_PUBLISHED = Selector(".//*[@itemprop='datePublished'][not(self::time)]")
 # Author markup comes from the page pass (`content.mark_page`, which reads every element's attributes once):
@@ -188,7 +188,9 @@ def parse_html(html: str) -> HtmlElement:
 def _meta_map(tree: HtmlElement) -> dict[str, str]:
     """Lower-cased meta name/property/http-equiv -> first non-empty content."""
     out: dict[str, str] = {}
-    for meta in SEL_META(tree):
+    for meta in tree.iter("meta"):
+        if meta.get("content") is None:
+            continue
         key = meta.get("property") or meta.get("name") or meta.get("http-equiv") or meta.get("itemprop") or ""
         content = (meta.get("content") or "").strip()
         if key and content:
@@ -198,7 +200,9 @@ def _meta_map(tree: HtmlElement) -> dict[str, str]:
 
 def _json_ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
     """Every JSON object in the page's JSON-LD blocks, flattening lists and `@graph`."""
-    for script in SEL_JSON_LD(tree):
+    for script in tree.iter("script"):
+        if script.get("type") != _JSON_LD_TYPE:
+            continue
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -236,7 +240,8 @@ class PageMeta:
         self.declared_language: str | None = str(langs[0]) if langs else None
         if not self.declared_language:
             self.declared_language = next((self.meta[k] for k in _META_LANGUAGE if k in self.meta), None)
-        self.base_href: str | None = next(iter(SEL_BASE_HREF.strings(tree)), None)
+        hrefs = (base.get("href") for base in tree.iter("base"))
+        self.base_href: str | None = next((href for href in hrefs if href is not None), None)
         self.page_title = normalise_text(self.meta.get("og:title", "") or tree.findtext(".//title") or "")
 
     def stated_author(self) -> str | None:
