@@ -105,8 +105,22 @@ def host_of(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
-# A root-relative path without dot segments, backslashes or whitespace (those need urljoin's rules).
-_PLAIN_ABSOLUTE_PATH = re.compile(r"/(?![/.])(?:[^\s\\/.]|\.(?![./]|$)|/(?![/.]))*$")
+_WHITESPACE = re.compile(r"\s")
+
+
+def _plain_absolute_path(href: str) -> bool:
+    """A root-relative path without dot segments, empty segments, backslashes or whitespace (those need
+    urljoin's rules). Substring tests: the per-character regex they replace cost half of resolving a link."""
+    return (
+        href.startswith("/")
+        and "//" not in href
+        and "/." not in href
+        and ".." not in href
+        and "./" not in href
+        and not href.endswith(".")
+        and "\\" not in href
+        and _WHITESPACE.search(href) is None
+    )
 
 
 def _origin(base: str) -> str:
@@ -127,7 +141,7 @@ def resolve_href(href: str, base: str) -> str:
         # An absolute http(s) href (most of them) needs no joining: urljoin would parse both URLs for nothing.
         if href[:8].lower().startswith(("http://", "https://")):
             joined = href
-        elif href.startswith("/") and _PLAIN_ABSOLUTE_PATH.match(href):
+        elif _plain_absolute_path(href):
             joined = _origin(base) + href  # "/news/1": what urljoin gives, without parsing both URLs
         else:
             joined = urljoin(base, href)
