@@ -129,22 +129,31 @@ def _origin(base: str) -> str:
     return base if end < 0 else base[:end]
 
 
-# A page repeats its links (menus, "more" teasers): resolved once per (href, base). Failures raise and are
-# not cached.
-@lru_cache(maxsize=8192)
 def resolve_href(href: str, base: str) -> str:
     """Resolve a link against the article URL; raise `UrlError` unless the result is http(s)."""
     href = href.strip()
     if not href:
         raise UrlError("empty href")
+    # An absolute http(s) href (most of them) needs no joining, and "/news/1" only the base's origin: urljoin
+    # would parse both URLs for nothing. Their results are cached by the URL alone, not by (href, base), so
+    # that the menus every page of a site repeats are resolved once per process, not once per page.
+    if href[:8].lower().startswith(("http://", "https://")):
+        return _normalised_link(href)
+    if _plain_absolute_path(href):
+        return _normalised_link(_origin(base) + href)
+    return _joined_link(href, base)
+
+
+# Failures raise and are not cached.
+@lru_cache(maxsize=16384)
+def _normalised_link(url: str) -> str:
+    return normalise_http_url(url, keep_fragment=True)
+
+
+@lru_cache(maxsize=8192)
+def _joined_link(href: str, base: str) -> str:
     try:
-        # An absolute http(s) href (most of them) needs no joining: urljoin would parse both URLs for nothing.
-        if href[:8].lower().startswith(("http://", "https://")):
-            joined = href
-        elif _plain_absolute_path(href):
-            joined = _origin(base) + href  # "/news/1": what urljoin gives, without parsing both URLs
-        else:
-            joined = urljoin(base, href)
+        joined = urljoin(base, href)
     except ValueError as exc:  # "Invalid IPv6 URL" and the like
         raise UrlError(f"unparseable URL {href[:200]!r}: {exc}") from exc
     return normalise_http_url(joined, keep_fragment=True)
