@@ -187,8 +187,15 @@ class PageMarks:
     # Author markup: itemprop author or name, <a rel=author>; class attributes that may name a byline.
     authors: list[HtmlElement] = field(default_factory=list)
     bylines: list[HtmlElement] = field(default_factory=list)
-    # Markup naming the article, most specific first: itemprop=articleBody, <article>, <main>, role=main.
-    named: tuple[list[HtmlElement], ...] = field(default_factory=lambda: ([], [], [], []))
+    # Markup naming the article: itemprop=articleBody, <article>, <main>, role=main.
+    article_bodies: list[HtmlElement] = field(default_factory=list)
+    articles: list[HtmlElement] = field(default_factory=list)
+    mains: list[HtmlElement] = field(default_factory=list)
+    main_roles: list[HtmlElement] = field(default_factory=list)
+
+    def named(self) -> tuple[list[HtmlElement], ...]:
+        """The markup naming the article, most specific first."""
+        return self.article_bodies, self.articles, self.mains, self.main_roles
 
 
 def mark_page(tree: HtmlElement) -> PageMarks:
@@ -201,7 +208,7 @@ def mark_page(tree: HtmlElement) -> PageMarks:
     marks = PageMarks()
     regions, marked, classed, styled = marks.regions, marks.marked, marks.classed, marks.styled
     authors, bylines = marks.authors, marks.bylines
-    body_region, articles, mains, main_roles = marks.named
+    article_bodies, articles, mains, main_roles = marks.named()
     names_chrome, hidden_style = _CHROME_OR_HIDING.search, _HIDDEN_STYLE.search
     verdicts: dict[str, bool] = {}  # menus repeat their class names: each distinct class/id searched once
     for element in tree.iter():  # the parser drops comments and processing instructions: elements only
@@ -218,7 +225,7 @@ def mark_page(tree: HtmlElement) -> PageMarks:
         get = element.get
         itemprop = get("itemprop") if "itemprop" in keys else None
         if itemprop == "articleBody":
-            body_region.append(element)
+            article_bodies.append(element)
         if itemprop == "articleBody" or not _MARKING_ATTRIBUTES.isdisjoint(keys):
             marked.append(element)
             if get("role") == "main":
@@ -246,7 +253,7 @@ def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
     body = tree.find("body")
     total = _text_length(body if body is not None else tree) or 1.0
     # Chrome that holds the marked article body is a wrapper (one lookup, not one per candidate).
-    holders = {a for body_element in marks.named[0] for a in body_element.iterancestors()}
+    holders = {a for body_element in marks.article_bodies for a in body_element.iterancestors()}
     removed: list[Chrome] = []
     hidden: list[HtmlElement] = []
     taken: set[HtmlElement] = set()
@@ -499,7 +506,8 @@ _NAMED_MAX_EXTRA = 1.6
 _NAMED_MIN_SHARE = 0.6
 
 
-def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+def contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+    """Whether `inner` is `outer` or inside it (in the tree as it is now: detached chrome is in no page)."""
     return outer is inner or any(a is outer for a in inner.iterancestors())
 
 
@@ -513,7 +521,7 @@ def content_root(tree: HtmlElement, marks: PageMarks) -> HtmlElement:
     page = body if body is not None else tree
     scores = score(page)
     best = best_region(page, scores)
-    for candidates in marks.named:
+    for candidates in marks.named():
         named = [e for e in candidates if scores.chars.get(e, 0) >= 50]
         if not named:
             continue
@@ -522,9 +530,9 @@ def content_root(tree: HtmlElement, marks: PageMarks) -> HtmlElement:
         best_chars = scores.chars.get(best, 0)
         for element in sorted(named, key=lambda e: scores.chars.get(e, 0)):
             chars = scores.chars.get(element, 0)
-            if _contains(element, best) and chars <= _NAMED_MAX_EXTRA * best_chars:
+            if contains(element, best) and chars <= _NAMED_MAX_EXTRA * best_chars:
                 return element
-            if _contains(best, element) and chars >= _NAMED_MIN_SHARE * best_chars:
+            if contains(best, element) and chars >= _NAMED_MIN_SHARE * best_chars:
                 return element
     return best if best is not None else page
 

@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-from newslake.core.content import PageMarks, class_words
+from newslake.core.content import PageMarks, class_words, contains
 from newslake.core.dates import DateEvidence
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.model import DateSource
@@ -37,8 +37,6 @@ SEL_ITEMPROP_PUBLISHED = Selector(".//*[@itemprop='datePublished'][not(self::tim
 # as XPaths, `//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop=
 # 'name'])] | //a[@rel='author']` and `//*[contains(@class, 'yline') or contains(@class, 'uthor') or ...]
 # [not(.//p)]` cost 0.5 and 0.9 ms a page; tests/test_content.py checks the two give the same elements.
-# Byline markup by class word: "byline", "author", "author-name" (not "author-bio": a paragraph about them,
-# excluded by holding a <p>).
 
 
 def itemprop_authors(marks: PageMarks, tree: HtmlElement) -> list[HtmlElement]:
@@ -46,7 +44,7 @@ def itemprop_authors(marks: PageMarks, tree: HtmlElement) -> list[HtmlElement]:
     one, and `<a rel=author>`."""
     found = []
     for element in marks.authors:
-        if not _attached(element, tree):
+        if not contains(tree, element):
             continue
         itemprop = element.get("itemprop")
         if (
@@ -59,17 +57,14 @@ def itemprop_authors(marks: PageMarks, tree: HtmlElement) -> list[HtmlElement]:
 
 
 def byline_candidates(marks: PageMarks, tree: HtmlElement) -> list[HtmlElement]:
-    """Elements still in `tree` whose class may name a byline and that hold no paragraph, in document order."""
+    """Elements still in `tree` whose class may name a byline and that hold no paragraph, in document order.
+    Byline markup by class word ("byline", "author", "author-name") is told from these by `_is_byline`;
+    "author-bio", a paragraph about them, is excluded by holding a <p>."""
     return [
         element
         for element in marks.bylines
-        if _attached(element, tree) and next(element.iterdescendants("p"), None) is None
+        if contains(tree, element) and next(element.iterdescendants("p"), None) is None
     ]
-
-
-def _attached(element: HtmlElement, tree: HtmlElement) -> bool:
-    """Whether `element` is still in `tree` (chrome detached from it is not)."""
-    return element is tree or any(ancestor is tree for ancestor in element.iterancestors())
 
 
 def _is_byline(element: HtmlElement) -> bool:
