@@ -1,25 +1,25 @@
 """The `ingest` flow: discover seeds -> extract new and changed ones in batches -> validate -> write -> summary.
 
-Thin Prefect wiring over `newslake.run.ingest_run`: batches become mapped tasks, table writes become retried
-tasks, logs go to the run's logger. Run it with `make run` or
-`python -m flows.ingest --seeds DIR --data DIR [--full]`.
+Thin Prefect wiring over `newslake.run.ingest_run`: batches become mapped tasks, the commit's merge steps
+become retried tasks run in parallel (one group of steps per worker), logs go to the run's logger. Run it
+with `make run` or `python -m flows.ingest --seeds DIR --data DIR [--full]`.
 """
 
 import argparse
 import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
+from newslake.commit import ChunkWrite, write_chunk
 from newslake.discover import SeedsError, check_seeds
-from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock, write_table
+from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
 
@@ -34,10 +34,16 @@ def extract_batch(seeds: str, data: str, tasks: list[SeedTask], index: int, run_
     return staged
 
 
-@task(name="write-table", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def write_lake_table(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
-    """Merge one table into the lake (I/O: retried; a retry is safe, each file swap is atomic)."""
-    return write_table(data, table, frame, keys, days)
+@task(name="write-chunks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def write_chunks(data: str, chunks: list[ChunkWrite]) -> list[WriteStats]:
+    """Merge a group of steps into the lake (I/O: retried; a retry is safe, each step is idempotent and each
+    file swap atomic)."""
+    return [write_chunk(data, chunk) for chunk in chunks]
+
+
+def map_writes(data: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
+    futures = write_chunks.map(data, groups)
+    return [stats for future in futures for stats in future.result()]
 
 
 def map_as_tasks(seeds: str, data: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[StagedBatch]:
@@ -61,7 +67,7 @@ def ingest(
     runner = ingest_task_runner()
     if runner is not None:
         logger.info("task runner: %s", describe(runner))
-    return ingest_run(options, run_id, map_batches=map_as_tasks, write=write_lake_table, log=logger)
+    return ingest_run(options, run_id, map_batches=map_as_tasks, write=map_writes, log=logger)
 
 
 def ingest_task_runner() -> Any:

@@ -143,8 +143,11 @@ def staging_key(run_id: str, table: str, batch: int) -> str:
 
 def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: pl.DataFrame) -> str:
     """Write one batch's rows of a table (partition key included) to the run's staging area."""
-    key = staging_key(run_id, table, batch)
-    write_parquet(open_store(location), key, frame.sort(PARTITION_KEY))
+    return stage_rows_at(location, staging_key(run_id, table, batch), frame.sort(PARTITION_KEY))
+
+
+def stage_rows_at(location: Location, key: str, frame: pl.DataFrame) -> str:
+    write_parquet(open_store(location), key, frame)
     return key
 
 

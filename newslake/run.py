@@ -9,12 +9,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-
-import polars as pl
+from datetime import UTC, datetime
 
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
-from newslake.commit import commit, recover, validate_state
+from newslake.commit import ChunkWrite, commit, recover, validate_state, write_chunk
 from newslake.discover import batches, discover_seeds
 from newslake.lake import (
     WriteStats,
@@ -24,7 +22,6 @@ from newslake.lake import (
     read_journal,
     read_state,
     write_state,
-    write_table,
 )
 from newslake.ledger import plan_run, resolve, run_row, upsert_run
 from newslake.storage import Store, open_store
@@ -37,8 +34,8 @@ DEFAULT_BATCH_SIZE = 400
 
 # (seeds, data, batches of tasks, run id, max seed bytes) -> one staged batch per batch
 BatchMapper = Callable[[str, str, list[list[SeedTask]], str, int], Iterable[StagedBatch]]
-# (data root, table, rows, purge keys, purge days) -> stats
-TableWriter = Callable[[str, str, pl.DataFrame, list[str], list[date]], WriteStats]
+# (data, groups of merge steps) -> every step's stats; each group is one unit of work (a task)
+WriteMapper = Callable[[str, list[list[ChunkWrite]]], Iterable[WriteStats]]
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,9 @@ def map_in_process(
     return [stage_batch(seeds, data, group, index, run_id, max_bytes) for index, group in enumerate(groups)]
 
 
-def write_directly(data: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
-    return write_table(data, table, frame, keys, days)
+def write_in_process(data: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
+    """The plain writer: every merge step in this process, one after another."""
+    return [write_chunk(data, chunk) for group in groups for chunk in group]
 
 
 def ingest_run(
@@ -87,7 +85,7 @@ def ingest_run(
     run_id: str,
     *,
     map_batches: BatchMapper = map_in_process,
-    write: TableWriter = write_directly,
+    write: WriteMapper = write_in_process,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
 ) -> RunSummary:
     """Bring the lake under `options.data` up to date with the seeds under `options.seeds`."""
@@ -117,7 +115,14 @@ def ingest_run(
             groups = batches(plan.tasks, max(1, options.batch_size), max(1, options.parallelism))
             staged = list(map_batches(options.seeds, options.data, groups, run_id, options.max_seed_bytes))
             resolution = resolve(plan, ledger, staged, run_id, version)
-            written = commit(root, resolution, run_id, previous, lambda t, f, k, d: write(options.data, t, f, k, d))
+            written = commit(
+                root,
+                resolution,
+                run_id,
+                previous,
+                lambda groups: list(write(options.data, groups)),
+                options.parallelism,
+            )
             clear_staging(root, run_id)
         except BaseException:
             _record_run(root, run_row(run_id, started, version, options.full, status="failed", finished_at=_now()))

@@ -9,14 +9,14 @@ import shutil
 import signal
 import subprocess
 import time
-from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from newslake import lake
-from newslake.lake import JOURNAL_FILE, WriteStats, write_table
+from newslake.commit import ChunkWrite, write_chunk
+from newslake.lake import JOURNAL_FILE, WriteStats
 from newslake.run import RunOptions, ingest_run
 from tests.conftest import (
     CORPUS_SEEDS,
@@ -54,13 +54,16 @@ def test_crash_between_writes_then_rerun_converges(seeds: Path, tmp_path: Path, 
     edit_seeds(seeds)
     written: list[str] = []
 
-    def crashing_write(root: str, table: str, frame: pl.DataFrame, keys: list[str], days: list[date]) -> WriteStats:
-        if len(written) == crash_after:
-            raise Crash
-        written.append(table)
-        return write_table(Path(root), table, frame, keys, days)
+    def crashing_writes(root: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
+        stats = []
+        for chunk in (chunk for group in groups for chunk in group):
+            if len(written) == crash_after:
+                raise Crash
+            written.append(chunk.table)
+            stats.append(write_chunk(Path(root), chunk))
+        return stats
 
-    if crash_after == 6:  # all six tables written: die writing the ledger instead
+    if crash_after == 6:  # all six tables written (one step each here): die writing the ledger instead
         real_write_state = lake.write_state
 
         def crashing_state(root: Path, table: str, frame: pl.DataFrame) -> None:
@@ -71,11 +74,12 @@ def test_crash_between_writes_then_rerun_converges(seeds: Path, tmp_path: Path, 
         patch = pytest.MonkeyPatch()
         patch.setattr("newslake.commit.write_state", crashing_state)
     with pytest.raises(Crash):
-        ingest_run(RunOptions(str(seeds), str(data)), "r2", write=crashing_write)
+        ingest_run(RunOptions(str(seeds), str(data)), "r2", write=crashing_writes)
     if crash_after == 6:
         patch.undo()
     assert_readable(data)
     assert (data / JOURNAL_FILE).exists()
+    assert len(written) == min(crash_after, 6), "the run wrote fewer steps than the crash point: nothing was tested"
     ingest_run(RunOptions(str(seeds), str(data)), "r3")
     assert not (data / JOURNAL_FILE).exists()
     scratch = tmp_path / "scratch"

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newslake import version
-from newslake.commit import day_chunks
+from newslake.commit import ChunkWrite, day_chunks, share_out, write_chunk
 from newslake.discover import batches
-from newslake.lake import PART_FILE
+from newslake.lake import PART_FILE, WriteStats
 from newslake.run import RunOptions, RunSummary, ingest_run
 from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
 
@@ -181,6 +181,33 @@ def test_merging_a_chunk_of_partitions_at_a_time_gives_the_same_lake(
     run(seeds, tmp_path / "chunked", batch_size=3)
     assert_same(lake_content(tmp_path / "chunked"), lake_content(tmp_path / "whole"))
     assert not list((tmp_path / "chunked").glob("_staging/**/*.parquet")), "staging left behind"
+    # Shared out for three workers, and the groups written last one first: the steps are independent.
+    groups_seen: list[int] = []
+
+    def backwards(data: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
+        groups_seen.append(len(groups))
+        return [write_chunk(data, chunk) for group in reversed(groups) for chunk in group]
+
+    ingest_run(RunOptions(str(seeds), str(tmp_path / "shared"), batch_size=3, parallelism=3), "s", write=backwards)
+    assert groups_seen == [3]
+    assert_same(lake_content(tmp_path / "shared"), lake_content(tmp_path / "whole"))
+
+
+def _step(cost: int) -> ChunkWrite:
+    return ChunkWrite("articles", [], [], None, [], [], articles=cost)
+
+
+@given(st.lists(st.integers(0, 10_000), max_size=40), st.integers(1, 6))
+def test_sharing_out_steps_takes_each_once_in_plan_order_and_evens_the_cost(costs: list[int], groups: int) -> None:
+    steps = [_step(cost) for cost in costs]
+    shares = share_out(steps, groups)
+    assert len(shares) <= groups and all(shares)
+    assert sorted(id(s) for share in shares for s in share) == sorted(map(id, steps))
+    position = {id(step): i for i, step in enumerate(steps)}
+    assert all([position[id(s)] for s in share] == sorted(position[id(s)] for s in share) for share in shares)
+    if steps:  # largest first to the cheapest: no group exceeds the mean over the groups by more than one step
+        totals = [sum(s.cost for s in share) for share in shares]
+        assert max(totals) <= sum(totals) / min(groups, len(steps)) + max(s.cost for s in steps)
 
 
 def test_day_chunks_respect_the_budget() -> None:
