@@ -115,13 +115,11 @@ def ingest_run(
             groups = batches(plan.tasks, max(1, options.batch_size), max(1, options.parallelism))
             staged = list(map_batches(options.seeds, options.data, groups, run_id, options.max_seed_bytes))
             resolution = resolve(plan, ledger, staged, run_id, version)
+            # No more groups of merge steps than batches: the workers the batches started are warm, and a
+            # worker started for the commit alone costs seconds of imports for milliseconds of merging.
+            sharing = max(1, min(options.parallelism, len(groups)))
             written = commit(
-                root,
-                resolution,
-                run_id,
-                previous,
-                lambda groups: list(write(options.data, groups)),
-                options.parallelism,
+                root, resolution, run_id, previous, lambda shares: list(write(options.data, shares)), sharing
             )
             clear_staging(root, run_id)
         except BaseException:
