@@ -272,7 +272,7 @@ def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
     hidden: list[HtmlElement] = []
     taken: set[HtmlElement] = set()
     for element in [*marks.regions, *marks.marked, *marks.classed, *marks.styled]:
-        if element in taken or any(a in taken for a in element.iterancestors()):
+        if taken and (element in taken or not taken.isdisjoint(element.iterancestors())):
             continue  # inside a region already taken (outermost first within regions, and within classes)
         if _is_dropped_region(element.attrib):
             hidden.append(element)  # even around an articleBody: a hidden copy of the article is not the article
@@ -333,7 +333,7 @@ _TAG_WEIGHT = {
 }  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     """Characters of a block's own text, of it inside links, and its commas."""
 
@@ -385,7 +385,8 @@ def _visit(
         text = child.text  # each read of .text or .tail makes a new string
         if text:
             tallies[child_owner].add(text, child_link)
-        _visit(child, child_owner, child_link, inner, tallies, ancestry)
+        if len(child):  # a leaf has nothing to visit: no call
+            _visit(child, child_owner, child_link, inner, tallies, ancestry)
         tail = child.tail
         if tail:
             tallies[owner].add(tail, in_link)
