@@ -6,6 +6,7 @@ with `make run` or `python -m flows.ingest --seeds DIR --data DIR [--full]`.
 """
 
 import argparse
+import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -23,11 +24,26 @@ from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lak
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
 
+def settle_long_lived() -> None:
+    """Move what is alive in this process before a batch (modules, the language model, caches: ~190 000
+    objects in a worker) out of the cyclic collector's sight, so that its passes during the batch scan only
+    the batch's own objects.
+
+    Measured on a batch of 375 seeds in a fresh worker: 3.78 -> 3.52 s, and 2.90 -> 2.78 s for the next one.
+    Collected first, so that no garbage is frozen with them (a frozen cycle would never be freed). Done here,
+    in the worker's task, not in `newslake.batch`: it changes the whole process, which the flow's workers are
+    and a notebook calling `process_batch` is not.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 # No cache: inputs are large frames (hashing them costs more than the work) and every run must really run.
 @task(name="extract-batch", cache_policy=NO_CACHE)
 def extract_batch(seeds: str, data: str, tasks: list[SeedTask], index: int, run_id: str, max_bytes: int) -> StagedBatch:
     """Read, extract and validate one batch of seeds, staging its rows under DATA (CPU work: not retried,
     it would fail the same way)."""
+    settle_long_lived()
     staged = stage_batch(seeds, data, tasks, index, run_id, max_bytes)
     status = staged.outcomes["status"].value_counts().sort("status").rows()
     get_run_logger().info("batch of %d seeds: %s", len(tasks), ", ".join(f"{n} {s}" for s, n in status))

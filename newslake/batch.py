@@ -5,7 +5,6 @@ article (rows in the article tables), a row in `rejects`, superseded by a later 
 unchanged (its content hash is the one the ledger knows); each gets a row in the batch's `outcomes`.
 """
 
-import gc
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -288,21 +287,9 @@ def process_batch(
     seeds: Location, tasks: list[SeedTask], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
 ) -> BatchOutput:
     """Read, extract and validate a batch of seeds (keys relative to SEEDS)."""
-    _settle_long_lived()
     store = open_store(seeds)
     results = [process_seed(store, task, max_bytes) for task in tasks]
     return build_tables(results, run_id, datetime.now(UTC))
-
-
-def _settle_long_lived() -> None:
-    """Move what is alive before a batch (modules, models, caches: ~190 000 objects in a worker) out of the
-    cyclic collector's sight, so that its passes during the batch scan only the batch's own objects.
-
-    Measured on a batch of 375 seeds in a fresh worker: 3.78 -> 3.52 s, and 2.90 -> 2.78 s for the next one.
-    Collected first, so that no garbage is frozen with them (a frozen cycle would never be freed).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,15 @@ from newslake.lake import (
     WriteStats,
     clear_journal,
     read_staged,
+    read_winners,
     reconcile_partition,
-    stage_rows_at,
-    staging_key,
+    stage_winners,
     write_journal,
     write_state,
     write_table,
 )
 from newslake.ledger import ARTICLE_TABLES, Resolution, partition_claims
-from newslake.storage import Store, open_store, read_parquet
+from newslake.storage import Store, open_store
 from schemas.tables import PARTITION_KEY, STATE_TABLES, TABLES, polars_schema
 
 # How many articles' rows one merge step holds in memory (about 30 paragraphs and 35 links each).
@@ -38,7 +38,6 @@ CHUNK_ARTICLES = 1000
 # (rounded), and a file's fixed cost in rows (measured: ~1 ms a partition file, ~1 µs a row).
 _ROWS_PER_ARTICLE = {"articles": 1, "paragraphs": 20, "headings": 3, "images": 3, "links": 110, "rejects": 1}
 _ROWS_PER_FILE = 1000
-_WINNERS_SCHEMA = pl.Schema({"article_id": pl.String, "_batch": pl.Int32})
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,8 @@ def day_chunks(days: list[date], weight: Counter[date], budget: int) -> Iterator
 
 def chunk_rows(location: Location, chunk: ChunkWrite) -> pl.DataFrame:
     """This run's rows of the chunk's table and days, read batch by batch from staging (winners only)."""
-    store = open_store(location)
-    winners = read_parquet(store, chunk.winners, _WINNERS_SCHEMA) if chunk.winners else None
+    store = open_store(location)  # once: an object store's client is not free to make
+    winners = read_winners(store, chunk.winners) if chunk.winners else None
     frames = []
     for batch, key in chunk.staged:
         rows = read_staged(store, chunk.table, key).filter(pl.col(PARTITION_KEY).is_in(chunk.days))
@@ -118,7 +117,7 @@ def write_chunk(location: Location, chunk: ChunkWrite) -> WriteStats:
 
 def plan_chunks(root: Store, resolution: Resolution, run_id: str) -> list[ChunkWrite]:
     """The merge steps of a run, table by table in day order; stages the winners for them to read."""
-    winners = stage_rows_at(root, staging_key(run_id, "_winners", 0), resolution.winners.select(*_WINNERS_SCHEMA))
+    winners = stage_winners(root, run_id, resolution.winners)
     weight = Counter(resolution.ledger.filter(pl.col("last_run_id") == run_id)["partition_date"].drop_nulls())
     chunks = []
     for table in TABLES:

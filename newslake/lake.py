@@ -4,6 +4,7 @@
     DATA/ledger/part-0.parquet, DATA/runs/part-0.parquet        the run's own record (not partitioned)
     DATA/_journal.json                                          present only while a run writes
     DATA/_staging/<run_id>/<table>/b<batch>.parquet             a run's extracted rows, before they are merged
+    DATA/_staging/<run_id>/_winners.parquet                     (article_id, batch) of the rows it merges
     DATA/.lock                                                  held by the run writing DATA
 
 DATA is a local directory or an object-store URI (`newslake.storage`). Every file is replaced atomically
@@ -143,12 +144,23 @@ def staging_key(run_id: str, table: str, batch: int) -> str:
 
 def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: pl.DataFrame) -> str:
     """Write one batch's rows of a table (partition key included) to the run's staging area."""
-    return stage_rows_at(location, staging_key(run_id, table, batch), frame.sort(PARTITION_KEY))
-
-
-def stage_rows_at(location: Location, key: str, frame: pl.DataFrame) -> str:
-    write_parquet(open_store(location), key, frame)
+    key = staging_key(run_id, table, batch)
+    write_parquet(open_store(location), key, frame.sort(PARTITION_KEY))
     return key
+
+
+WINNERS_SCHEMA = pl.Schema({"article_id": pl.String, "_batch": pl.Int32})
+
+
+def stage_winners(location: Location, run_id: str, winners: pl.DataFrame) -> str:
+    """Write which batch's rows of each article a run merges, for the merge steps to read wherever they run."""
+    key = f"{STAGING}/{run_id}/_winners.parquet"
+    write_parquet(open_store(location), key, winners.select(list(WINNERS_SCHEMA)))
+    return key
+
+
+def read_winners(location: Location, key: str) -> pl.DataFrame:
+    return read_parquet(open_store(location), key, WINNERS_SCHEMA)
 
 
 def read_staged(location: Location, table: str, key: str) -> pl.DataFrame:
