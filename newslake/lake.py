@@ -173,6 +173,7 @@ def clear_staging(location: Location, run_id: str | None = None) -> None:
     prefix = f"{STAGING}/{run_id}" if run_id else STAGING
     for info in store.list_files(prefix):
         store.delete(info.key)
+    store.remove_empty_dirs(STAGING)  # a local lake would keep a tree of empty directories per run
 
 
 # --- the run's own record ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Store(Protocol):
     def write_atomic(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
     def list_files(self, prefix: str = "") -> list[FileInfo]: ...
+    def remove_empty_dirs(self, prefix: str) -> None: ...
     def check_writable(self) -> None: ...
     def lock(self, wait_seconds: float) -> contextlib.AbstractContextManager[None]: ...
 
@@ -125,6 +126,16 @@ class LocalStore:
                 stat = path.stat()
                 out.append(FileInfo(path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime_ns))
         return sorted(out, key=lambda f: f.key)
+
+    def remove_empty_dirs(self, prefix: str) -> None:
+        """Remove the directories under `prefix` (and it) that hold no file, deepest first."""
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        directories = sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+        for directory in [*directories, base]:
+            if not any(directory.iterdir()):
+                directory.rmdir()
 
     def check_writable(self) -> None:
         try:
@@ -206,6 +217,9 @@ class ArrowStore:
                 key = info.path[len(self.base) :].lstrip("/")
                 out.append(FileInfo(key, int(info.size or 0), int(info.mtime_ns or 0)))
         return sorted(out, key=lambda f: f.key)
+
+    def remove_empty_dirs(self, prefix: str) -> None:
+        """Nothing to do: an object store's "directories" are key prefixes, gone with their last object."""
 
     def check_writable(self) -> None:
         key = f".write-probe-{uuid.uuid4().hex}"
