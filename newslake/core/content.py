@@ -24,6 +24,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import lxml.etree
 from lxml.html import HtmlElement
@@ -99,9 +100,15 @@ _CHROME_WORD = re.compile(r"(?<![a-z0-9])" + word_trie(_CHROME_KIND) + r"(?![a-z
 _CHROME_MAX_SHARE = 0.5
 
 
-def class_words(element: HtmlElement) -> list[str]:
+def class_words(element: HtmlElement) -> frozenset[str]:
     """The words of an element's class and id, lower-cased ("l-article-body" -> l, article, body)."""
-    return _WORD.findall(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+    return _words_of(element.get("class") or "", element.get("id") or "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _words_of(classes: str, ident: str) -> frozenset[str]:
+    # Cached for the process, like the page pass's verdicts: a site's templates repeat their class names.
+    return frozenset(_WORD.findall(f"{classes} {ident}".lower()))
 
 
 def chrome_kind(element: HtmlElement) -> LinkContext | None:
@@ -393,7 +400,7 @@ def _visit(
 
 
 def _class_weight(element: HtmlElement) -> int:
-    words = set(class_words(element))
+    words = class_words(element)
     return 25 * (bool(words & _POSITIVE_WORDS) - bool(words & _NEGATIVE_WORDS))
 
 
