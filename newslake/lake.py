@@ -93,27 +93,37 @@ def write_table(
     are rewritten; one left without rows loses its file.
     """
     store = open_store(location)
-    schema = file_schema(table)
     key = REPLACE_KEY[table]
+    # One select and one stable sort of the whole frame, not one of each per day: a polars operation costs
+    # ~0.3 ms whatever its size, and a commit writes hundreds of small partitions (five operations a day
+    # were two thirds of writing `articles`). The rows of one day of a stably sorted frame are that day's
+    # rows stably sorted, so the files are the same bytes.
+    ordered = frame.select([*file_schema(table), PARTITION_KEY]).sort(SORT_KEY[table], maintain_order=True)
     by_day: dict[date, pl.DataFrame] = {}
-    for (day,), part in frame.partition_by(PARTITION_KEY, as_dict=True, maintain_order=True).items():
+    for (day,), part in ordered.partition_by(
+        PARTITION_KEY, as_dict=True, maintain_order=True, include_key=False
+    ).items():
         if not isinstance(day, date):
             raise LakeError(f"{table}: partition value {day!r} is not a date")
-        by_day[day] = part.select(list(schema))
+        by_day[day] = part
     replaced = pl.concat([frame[key], pl.Series(key, list(purge_keys), dtype=pl.String)]).unique().implode()
     days = set(by_day) | set(purge_days)
     for day in sorted(days):
-        kept = read_partition(store, table, day).filter(~pl.col(key).is_in(replaced))
         fresh = by_day.get(day)
+        if not store.exists(partition_key(table, day)):  # a new day: this run's rows as they are
+            _replace_or_remove(store, table, day, fresh if fresh is not None else _empty(table))
+            continue
+        kept = read_partition(store, table, day).filter(~pl.col(key).is_in(replaced))
         merged = kept if fresh is None else pl.concat([kept, fresh]) if kept.height else fresh
-        _replace_or_remove(store, table, day, merged)
+        _replace_or_remove(store, table, day, merged.sort(SORT_KEY[table], maintain_order=True))
     return WriteStats(table, len(days), frame.height)
 
 
 def _replace_or_remove(store: Store, table: str, day: date, frame: pl.DataFrame) -> None:
+    """Write a day's file from rows already in the table's sort order, or remove it when there are none."""
     key = partition_key(table, day)
     if frame.height:
-        write_parquet(store, key, frame.sort(SORT_KEY[table], maintain_order=True))
+        write_parquet(store, key, frame)
     else:
         store.delete(key)
 
@@ -130,7 +140,7 @@ def reconcile_partition(location: Location, table: str, day: date, keep: pl.Seri
     kept = current.filter(pl.col(REPLACE_KEY[table]).is_in(keep.implode()))
     if kept.height == current.height:
         return False
-    _replace_or_remove(store, table, day, kept)
+    _replace_or_remove(store, table, day, kept.sort(SORT_KEY[table], maintain_order=True))
     return True
 
 
