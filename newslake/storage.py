@@ -11,6 +11,7 @@ import fcntl
 import io
 import json
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,8 @@ class Store(Protocol):
     def exists(self, key: str) -> bool: ...
     def read_bytes(self, key: str) -> bytes: ...
     def write_atomic(self, key: str, data: bytes) -> None: ...
+    def open_input(self, key: str) -> pa.NativeFile: ...
+    def writing_file(self, key: str) -> contextlib.AbstractContextManager[Path]: ...
     def delete(self, key: str) -> None: ...
     def list_files(self, prefix: str = "") -> list[FileInfo]: ...
     def remove_empty_dirs(self, prefix: str) -> None: ...
@@ -109,6 +112,27 @@ class LocalStore:
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(target.parent)
+
+    def open_input(self, key: str) -> pa.NativeFile:
+        return pa.OSFile(str(self._path(key)), "r")
+
+    @contextlib.contextmanager
+    def writing_file(self, key: str) -> Iterator[Path]:
+        """A path to write the key's new content to, for a file too large to hold as bytes. When the block
+        ends normally and the file was written, it replaces the key as `write_atomic` does (same directory,
+        fsync, rename); when it raises, or wrote nothing, the key is untouched and the file removed."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
+        try:
+            yield tmp
+            if tmp.exists():
+                with tmp.open("rb+") as handle:
+                    os.fsync(handle.fileno())
+                tmp.replace(target)
+                _fsync_dir(target.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -204,6 +228,20 @@ class ArrowStore:
         # One PUT: the object appears (or is replaced) whole when the stream closes.
         with self.fs.open_output_stream(self._path(key)) as stream:
             stream.write(data)
+
+    def open_input(self, key: str) -> pa.NativeFile:
+        return self.fs.open_input_file(self._path(key))  # random access (ranged GETs): a footer, a row group
+
+    @contextlib.contextmanager
+    def writing_file(self, key: str) -> Iterator[Path]:
+        """A local scratch path for the key's new content, sent as one PUT once the block ends normally (the
+        finished, compressed file is read into memory for it: a stream left open by an error could complete a
+        multipart upload of half a file)."""
+        with tempfile.TemporaryDirectory(prefix="newslake-") as scratch:
+            path = Path(scratch) / "new"
+            yield path
+            if path.exists():
+                self.write_atomic(key, path.read_bytes())
 
     def delete(self, key: str) -> None:
         if self.exists(key):
