@@ -1,12 +1,20 @@
 """The lake writer: layout, atomic replacement, replacing an article's rows, readable by DuckDB and polars."""
 
+import contextlib
+import hashlib
+import tempfile
 from datetime import UTC, date, datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newslake.lake import (
     PART_FILE,
@@ -16,6 +24,7 @@ from newslake.lake import (
     check_writable,
     clear_journal,
     lake_lock,
+    merge_large_day,
     partition_key,
     read_journal,
     reconcile_partition,
@@ -159,3 +168,119 @@ def test_journal_roundtrip_and_clear(tmp_path: Path) -> None:
     (tmp_path / "_journal.json").write_text("{not json")
     with pytest.raises(LakeError, match="unreadable"):
         read_journal(tmp_path)
+
+
+# --- days too large to merge at once: merged a key range at a time, streamed into one file ----------------
+ROW_BYTES = 50  # what polars counts for a row of `versioned` paragraphs
+hex_ids = st.text("0123456789abcdef", min_size=16, max_size=16)
+article_rows = st.dictionaries(hex_ids, st.integers(1, 4), max_size=25)
+
+
+def versioned(articles: dict[str, int], version: str, day: date = DAY1) -> pl.DataFrame:
+    """`n` paragraphs for each article id, their text naming the version that wrote them (given unsorted)."""
+    rows = [(a, p, f"{version} {a} {p}", day) for a, n in articles.items() for p in reversed(range(n))]
+    return paragraphs(rows)
+
+
+def budget(rows: int) -> contextlib.ExitStack[bool | None]:
+    """A merge budget of about `rows` rows of these test paragraphs, every day weighed."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(patch("newslake.lake.SMALL_DAY_ROWS", 0))
+    stack.enter_context(patch("newslake.lake.MERGE_BYTES", rows * ROW_BYTES))
+    return stack
+
+
+def day_file(root: Path, day: date = DAY1) -> pl.DataFrame | None:
+    path = root / partition_key("paragraphs", day)
+    return pl.read_parquet(path) if path.exists() else None
+
+
+@settings(max_examples=40, deadline=None)
+@given(old=article_rows, new=article_rows, purge=st.lists(hex_ids, max_size=4), limit=st.integers(1, 12), cut=st.data())
+def test_a_day_merged_range_by_range_holds_what_one_merge_gives(
+    old: dict[str, int], new: dict[str, int], purge: list[str], limit: int, cut: st.DataObject
+) -> None:
+    """The same rows in the same order, whether the old rows and the new come in whole, a key range at a
+    time (the merge budget exceeded), or streamed batch by batch from staging (`merge_large_day`)."""
+    purge = [*purge, *list(old)[:1]]  # a purged key that does have rows
+    fresh = versioned(new, "new")
+    splits = sorted(cut.draw(st.lists(st.integers(0, fresh.height), max_size=3)))
+    batches = [fresh.slice(a, b - a) for a, b in zip([0, *splits], [*splits, fresh.height], strict=True)]
+    with tempfile.TemporaryDirectory() as tmp:
+        whole, ranged, streamed = (Path(tmp) / name for name in ("whole", "ranged", "streamed"))
+        write_table(whole, "paragraphs", versioned(old, "old"))
+        write_table(whole, "paragraphs", fresh, purge, [DAY1])
+        with budget(limit):
+            write_table(ranged, "paragraphs", versioned(old, "old"))
+            write_table(ranged, "paragraphs", fresh, purge, [DAY1])
+            write_table(streamed, "paragraphs", versioned(old, "old"))
+            merge_large_day(streamed, "paragraphs", DAY1, lambda: iter(batches), purge)
+        expected = day_file(whole)
+        for got in (day_file(ranged), day_file(streamed)):
+            assert (got is None) == (expected is None)
+            if got is not None and expected is not None:
+                assert got.equals(expected)
+
+
+def hashed_ids(n: int) -> list[str]:
+    return [hashlib.sha256(str(i).encode()).hexdigest()[:16] for i in range(n)]
+
+
+def test_a_large_day_is_one_file_of_row_groups_of_about_merge_rows(tmp_path: Path) -> None:
+    ids = hashed_ids(400)
+    write_table(tmp_path, "paragraphs", versioned(dict.fromkeys(ids[:200], 2), "old"))
+    with budget(100):
+        write_table(tmp_path, "paragraphs", versioned(dict.fromkeys(ids[100:], 2), "new"))
+    path = tmp_path / partition_key("paragraphs", DAY1)
+    metadata = pq.ParquetFile(path).metadata
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sum(sizes) == 800
+    assert len(sizes) == 10, sizes  # 400 old rows and 600 new merged in ranges of about 100
+    assert max(sizes) <= 150, sizes
+    got = pl.read_parquet(path)
+    assert got.select("article_id", "position").equals(
+        got.select("article_id", "position").sort("article_id", "position")
+    )
+    assert got.filter(pl.col("article_id").is_in(ids[:100]))["text"].str.starts_with("old").all()
+    assert got.filter(pl.col("article_id").is_in(ids[100:]))["text"].str.starts_with("new").all()
+    assert [p.name for p in path.parent.iterdir()] == [PART_FILE]
+
+
+def test_a_large_day_reconciled_range_by_range_keeps_only_claimed_rows(tmp_path: Path) -> None:
+    ids = hashed_ids(60)
+    write_table(tmp_path, "paragraphs", versioned(dict.fromkeys(ids, 3), "v"))
+    expected = day_file(tmp_path)
+    assert expected is not None
+    claimed = pl.Series(ids[::2])
+    with budget(20):
+        assert reconcile_partition(tmp_path, "paragraphs", DAY1, claimed)
+        assert not reconcile_partition(tmp_path, "paragraphs", DAY1, claimed)
+        got = day_file(tmp_path)
+        assert got is not None
+        assert got.equals(expected.filter(pl.col("article_id").is_in(claimed.implode())))
+        assert reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([], dtype=pl.String))
+    assert day_file(tmp_path) is None  # no claimed row left: no file
+
+
+def test_a_large_day_failing_midway_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    ids = hashed_ids(60)
+    write_table(tmp_path, "paragraphs", versioned(dict.fromkeys(ids, 2), "old"))
+    path = tmp_path / partition_key("paragraphs", DAY1)
+    before = path.read_bytes()
+    calls = count()
+    original = pq.ParquetWriter.write_table
+
+    def fail_on_third(self: pq.ParquetWriter, table: Any, row_group_size: int | None = None) -> None:
+        if next(calls) == 2:
+            raise OSError("disk full")
+        original(self, table, row_group_size)
+
+    with (
+        budget(20),
+        patch.object(pq.ParquetWriter, "write_table", fail_on_third),
+        pytest.raises(OSError, match="disk full"),
+    ):
+        write_table(tmp_path, "paragraphs", versioned(dict.fromkeys(ids, 2), "new"))
+    assert next(calls) == 3, "two ranges written, the third failed (of twelve: 240 rows in ranges of 20)"
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [PART_FILE]
