@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import polars as pl
 
@@ -20,6 +21,7 @@ from newslake.lake import (
     Location,
     WriteStats,
     clear_journal,
+    merge_large_day,
     read_staged,
     read_winners,
     reconcile_partition,
@@ -95,23 +97,34 @@ def day_chunks(days: list[date], weight: Counter[date], budget: int) -> Iterator
         yield chunk
 
 
-def chunk_rows(location: Location, chunk: ChunkWrite) -> pl.DataFrame:
-    """This run's rows of the chunk's table and days, read batch by batch from staging (winners only)."""
-    store = open_store(location)  # once: an object store's client is not free to make
+def _staged_rows(store: Store, chunk: ChunkWrite) -> Iterator[pl.DataFrame]:
+    """This run's rows of the chunk's table and days, a staged batch at a time (winners only)."""
     winners = read_winners(store, chunk.winners) if chunk.winners else None
-    frames = []
     for batch, key in chunk.staged:
         rows = read_staged(store, chunk.table, key).filter(pl.col(PARTITION_KEY).is_in(chunk.days))
         if winners is not None:
             rows = rows.join(
                 winners.filter(pl.col("_batch") == batch).select("article_id"), on="article_id", how="semi"
             )
-        frames.append(rows)
+        yield rows
+
+
+def chunk_rows(location: Location, chunk: ChunkWrite) -> pl.DataFrame:
+    """This run's rows of the chunk's table and days, read batch by batch from staging (winners only)."""
+    frames = list(_staged_rows(open_store(location), chunk))  # one store: an object store's client is not free
     return pl.concat(frames) if frames else polars_schema(chunk.table).to_frame()
 
 
 def write_chunk(location: Location, chunk: ChunkWrite) -> WriteStats:
-    """One merge step (idempotent: run again, it writes the same files)."""
+    """One merge step (idempotent: run again, it writes the same files).
+
+    A step is one day when that day alone has more than `CHUNK_ARTICLES` new articles; its rows are then
+    not gathered in memory but streamed from staging into the day's file (`merge_large_day`).
+    """
+    if len(chunk.days) == 1 and chunk.articles > CHUNK_ARTICLES:
+        store = open_store(location)
+        rows = partial(_staged_rows, store, chunk)
+        return merge_large_day(store, chunk.table, chunk.days[0], rows, chunk.purge_keys)
     return write_table(location, chunk.table, chunk_rows(location, chunk), chunk.purge_keys, chunk.purge_days)
 
 

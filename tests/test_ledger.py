@@ -5,19 +5,21 @@ run from scratch over the final seeds gives.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newslake import version
+from newslake import lake, version
 from newslake.commit import ChunkWrite, day_chunks, share_out, write_chunk
 from newslake.discover import batches
-from newslake.lake import PART_FILE, WriteStats
+from newslake.lake import PART_FILE, WriteStats, merge_large_day
 from newslake.run import RunOptions, RunSummary, ingest_run
 from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
 
@@ -155,19 +157,42 @@ def test_missing_seed_keeps_its_rows_and_is_counted(seeds: Path, tmp_path: Path)
     assert "b.txt" in lake_content(data)["articles"]["seed_file"].to_list()
 
 
-def test_incremental_history_equals_one_run_from_scratch(seeds: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("merging", ["in memory", "streamed"])
+def test_incremental_history_equals_one_run_from_scratch(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merging: str
+) -> None:
     data = tmp_path / "data"
-    run(seeds, data, batch_size=2)
-    write(seeds / "a.txt", make_seed(body("Alpha v2.", day="2022-01-12"), url="https://ex.com/a"))
-    write(seeds / "n1.txt", make_seed(body("Newer alpha."), url="https://ex.com/a", crawl_ms=1_700_000_000_000))
-    write(seeds / "empty.txt", make_seed(body("Fixed."), url="https://ex.com/fixed"))
-    run(seeds, data, batch_size=1)
-    write(seeds / "n1.txt", make_seed(body("Newer alpha moved."), url="https://ex.com/n1", crawl_ms=1_700_000_000_000))
-    write(seeds / "b.txt", b"garbage without a header")
-    run(seeds, data, batch_size=3)
+    streamed = Counter[str]()
+    with monkeypatch.context() as patched:
+        if merging == "streamed":  # every day's new rows streamed from staging, every old file a range at a time
+            patched.setattr("newslake.commit.CHUNK_ARTICLES", 0)
+            patched.setattr("newslake.lake.SMALL_DAY_ROWS", 0)
+            patched.setattr("newslake.lake.MERGE_BYTES", 1)
+            patched.setattr("newslake.commit.merge_large_day", counting(merge_large_day, streamed))
+            patched.setattr("newslake.lake._merge_in_ranges", counting(lake._merge_in_ranges, streamed))
+        run(seeds, data, batch_size=2)
+        write(seeds / "a.txt", make_seed(body("Alpha v2.", day="2022-01-12"), url="https://ex.com/a"))
+        write(seeds / "n1.txt", make_seed(body("Newer alpha."), url="https://ex.com/a", crawl_ms=1_700_000_000_000))
+        write(seeds / "empty.txt", make_seed(body("Fixed."), url="https://ex.com/fixed"))
+        run(seeds, data, batch_size=1)
+        write(
+            seeds / "n1.txt", make_seed(body("Newer alpha moved."), url="https://ex.com/n1", crawl_ms=1_700_000_000_000)
+        )
+        write(seeds / "b.txt", b"garbage without a header")
+        run(seeds, data, batch_size=3)
     scratch = tmp_path / "scratch"
     run(seeds, scratch)
     assert_same(lake_content(data), lake_content(scratch))
+    if merging == "streamed":
+        assert streamed["merge_large_day"] > 5 and streamed["_merge_in_ranges"] > 10, streamed
+
+
+def counting(function: Callable[..., Any], calls: Counter[str]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[function.__name__] += 1
+        return function(*args, **kwargs)
+
+    return counted
 
 
 def test_merging_a_chunk_of_partitions_at_a_time_gives_the_same_lake(
