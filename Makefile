@@ -20,7 +20,7 @@ PREFECT_PORT ?= 4200
 
 N ?= 1500
 
-.PHONY: run test lint query clean env docs server serve bench eval
+.PHONY: run test lint query clean env docs server serve bench bench-largeday eval
 
 env: $(VENV_STAMP)
 
@@ -64,6 +64,11 @@ docs: $(VENV_STAMP)
 # Speed and memory against the parser's floor and trafilatura (prints a table, writes bench/results.json).
 bench: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync python -m bench -n $(N)
+
+# Peak memory of committing one publication day of K and 3K articles, streamed and in memory.
+K ?= 3000
+bench-largeday: $(VENV_STAMP)
+	$(UV) run --frozen --no-sync python -m bench.largeday --articles $(K)
 
 # Extraction fidelity on a labelled corpus, beside trafilatura and htmldate (writes bench/fidelity.md, .json).
 CORPUS ?= ../shared/corpus

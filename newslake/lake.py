@@ -1,6 +1,7 @@
 """The lake layout, owned here and nowhere else.
 
-    DATA/<table>/publication_date=YYYY-MM-DD/part-0.parquet     data tables (zstd; the key only in the path)
+    DATA/<table>/publication_date=YYYY-MM-DD/part-0.parquet     data tables (zstd; the key only in the path;
+                                                                a large day's rows in row groups by id range)
     DATA/ledger/part-0.parquet, DATA/runs/part-0.parquet        the run's own record (not partitioned)
     DATA/_journal.json                                          present only while a run writes
     DATA/_staging/<run_id>/<table>/b<batch>.parquet             a run's extracted rows, before they are merged

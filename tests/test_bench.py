@@ -2,10 +2,14 @@
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from bench.__main__ import batch_tables, build_seeds, core, floor, ratios_of, report
+from bench.largeday import DAY, real_rows, stage_day
+from newslake.commit import write_chunk
 from newslake.core import parse_seed
+from newslake.lake import partition_key
 
 
 def test_bench_seeds_are_distinct_articles_and_every_stage_runs(tmp_path: Path) -> None:
@@ -33,3 +37,18 @@ def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out
     assert all(name in printed for name in ratios)
     assert abs(ratios["peak RSS 3N / N (target <= 1.2)"] - 1.1) < 1e-9
+
+
+def test_large_day_bench_stages_copies_into_one_day_as_a_run_would(tmp_path: Path) -> None:
+    rows = real_rows(tmp_path / "source")  # the corpus pages, or only seeds/ where ../shared is absent
+    assert rows["articles"].height >= 1 and rows["links"].height >= 1
+    data = tmp_path / "lake"
+    for run_id in ("first", "again"):  # the second commit replaces every article's rows with the same rows
+        for chunk in stage_day(rows, 450, data, run_id):  # more than one staged batch
+            assert len(chunk.staged) == 2
+            write_chunk(str(data), chunk)
+    articles = pl.read_parquet(data / partition_key("articles", DAY))
+    assert articles.height == 450 and articles["article_id"].n_unique() == 450
+    links = pl.read_parquet(data / partition_key("links", DAY))
+    per_copy = rows["links"].group_by("article_id").len()["len"]
+    assert per_copy.min() <= links.group_by("article_id").len()["len"].mean() <= per_copy.max()  # type: ignore[operator]
