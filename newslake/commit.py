@@ -1,7 +1,8 @@
 """The I/O of a run's bookkeeping: recovering from a killed run, and committing a resolved run in order.
 
 Order of a commit (see `newslake.lake`): journal -> data partitions -> ledger -> journal removed. Rows come
-from the staging area a chunk of partitions at a time, so memory does not grow with the run's size.
+from the staging area a chunk of partitions at a time (a day larger than a chunk, a key range at a time), so
+memory grows neither with the run's size nor with its largest day.
 
 The data partitions are written as `ChunkWrite`s: small, picklable descriptions of one merge step (a table,
 a group of days, where the rows wait). Steps touch disjoint files, so a flow runs them in parallel on its
