@@ -55,9 +55,9 @@ Location = Store | Path | str
 # keys at a time and streamed into its one file as row groups: the same rows in the same order, in memory
 # that does not grow with the day. The budget is in bytes, not rows: a row of paragraphs weighs three of links.
 MERGE_BYTES = 16 * 2**20
-# Below this many rows (read from the file's footer alone) a day is merged whole without weighing its rows:
-# ~50 MB even at 1 KB a row.
-SMALL_DAY_ROWS = 50_000
+# A day's file smaller than this (compressed; ~15 000 rows of links) is merged whole without weighing its
+# rows: the size comes with the stat that asks whether the file exists, weighing reads the file.
+SMALL_FILE_BYTES = 256 * 1024
 # Article ids are 16 hex digits of a hash, so ranges cut at two-digit prefixes hold about even shares of a
 # day; the first range starts at "" so that every key (a seed file name too) falls in exactly one range.
 _PREFIXES = [f"{i:02x}" for i in range(256)]
@@ -120,14 +120,14 @@ def write_table(
     for day in sorted(days):
         fresh = by_day.get(day)
         path = partition_key(table, day)
-        if not store.exists(path):  # a new day: this run's rows as they are (a purge day without a file: nothing)
+        if (size := store.size(path)) is None:  # a new day: this run's rows (a purge day without a file: nothing)
             if fresh is not None:
                 write_parquet(store, path, fresh)
             continue
-        new_rows = 0 if fresh is None else fresh.height
-        if (old_rows := _file_rows(store, path)) + new_rows > SMALL_DAY_ROWS and (
-            weight := _file_bytes(store, path, old_rows) + (0 if fresh is None else int(fresh.estimated_size()))
-        ) > MERGE_BYTES:
+        if (
+            size > SMALL_FILE_BYTES
+            and (weight := _weigh(store, path)[1] + (0 if fresh is None else int(fresh.estimated_size()))) > MERGE_BYTES
+        ):
             bounds = key_ranges(weight)
             parts = _split(fresh, key, bounds) if fresh is not None else {}
             _merge_in_ranges(store, table, day, bounds, _held(parts, table), _without(key, replaced))
@@ -172,7 +172,7 @@ def merge_large_day(
         weight += int(frame.estimated_size())
     replaced = _replaced(pl.concat(keys) if keys else pl.Series(key, [], dtype=pl.String), purge_keys)
     if store.exists(path):
-        weight += _file_bytes(store, path, _file_rows(store, path))
+        weight += _weigh(store, path)[1]
     bounds = key_ranges(weight)
     columns = list(file_schema(table))
     with tempfile.TemporaryDirectory(prefix="newslake-merge-") as scratch:
@@ -223,22 +223,17 @@ def _spill(frames: Iterable[pl.DataFrame], key: str, bounds: list[str], scratch:
     return {index: scratch / f"r{index:03d}.arrows" for index in writers}
 
 
-def _file_rows(store: Store, key: str) -> int:
-    """Rows of a Parquet file, from its footer."""
-    with store.open_input(key) as handle:
-        return int(pq.ParquetFile(handle).metadata.num_rows)
-
-
-def _file_bytes(store: Store, key: str, rows: int) -> int:
-    """What a Parquet file's rows weigh in memory, estimated from its first row group (the footer's sizes are
-    of encoded data: a tenth of it for a column of repeated strings)."""
+def _weigh(store: Store, key: str) -> tuple[int, int]:
+    """A Parquet file's rows (from its footer) and what they weigh in memory, estimated from its first row
+    group (the footer's sizes are of encoded data: a tenth of it for a column of repeated strings)."""
     with store.open_input(key) as handle:
         file = pq.ParquetFile(handle)
+        rows = int(file.metadata.num_rows)
         if not file.num_row_groups:
-            return 0
+            return rows, 0
         sample = pl.from_arrow(file.read_row_group(0))
         assert isinstance(sample, pl.DataFrame)
-    return int(sample.estimated_size()) * rows // max(1, sample.height)
+    return rows, int(sample.estimated_size()) * rows // max(1, sample.height)
 
 
 def _row_groups(handle: pa.NativeFile, schema: pl.Schema) -> Iterator[pl.DataFrame]:
@@ -320,10 +315,11 @@ def reconcile_partition(location: Location, table: str, day: date, keep: pl.Seri
     Used after a killed run: removes rows that run wrote but never recorded. Returns whether it changed.
     """
     store = open_store(location)
-    if not store.exists(partition_key(table, day)):
-        return False
     path = partition_key(table, day)
-    if (rows := _file_rows(store, path)) > SMALL_DAY_ROWS and (weight := _file_bytes(store, path, rows)) > MERGE_BYTES:
+    if (size := store.size(path)) is None:
+        return False
+    if size > SMALL_FILE_BYTES and (weighed := _weigh(store, path))[1] > MERGE_BYTES:
+        rows, weight = weighed
         # Streamed a range at a time (rewritten even when every row is claimed: this follows a crash only).
         claimed = keep.implode()
         only_claimed = lambda old: old.filter(pl.col(REPLACE_KEY[table]).is_in(claimed))  # noqa: E731

@@ -11,6 +11,7 @@ import fcntl
 import io
 import json
 import os
+import stat
 import tempfile
 import time
 import uuid
@@ -50,6 +51,7 @@ class Store(Protocol):
     uri: str
 
     def exists(self, key: str) -> bool: ...
+    def size(self, key: str) -> int | None: ...
     def read_bytes(self, key: str) -> bytes: ...
     def write_atomic(self, key: str, data: bytes) -> None: ...
     def open_input(self, key: str) -> pa.NativeFile: ...
@@ -95,6 +97,14 @@ class LocalStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def size(self, key: str) -> int | None:
+        """The file's size in bytes, or None when there is no such file (one stat, as `exists`)."""
+        try:
+            status = self._path(key).stat()
+        except FileNotFoundError:
+            return None
+        return status.st_size if stat.S_ISREG(status.st_mode) else None
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -219,6 +229,10 @@ class ArrowStore:
 
     def exists(self, key: str) -> bool:
         return self.fs.get_file_info(self._path(key)).type == pafs.FileType.File
+
+    def size(self, key: str) -> int | None:
+        info = self.fs.get_file_info(self._path(key))
+        return int(info.size or 0) if info.type == pafs.FileType.File else None
 
     def read_bytes(self, key: str) -> bytes:
         with self.fs.open_input_stream(self._path(key)) as stream:

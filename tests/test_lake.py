@@ -185,7 +185,7 @@ def versioned(articles: dict[str, int], version: str, day: date = DAY1) -> pl.Da
 def budget(rows: int) -> contextlib.ExitStack[bool | None]:
     """A merge budget of about `rows` rows of these test paragraphs, every day weighed."""
     stack = contextlib.ExitStack()
-    stack.enter_context(patch("newslake.lake.SMALL_DAY_ROWS", 0))
+    stack.enter_context(patch("newslake.lake.SMALL_FILE_BYTES", 0))
     stack.enter_context(patch("newslake.lake.MERGE_BYTES", rows * ROW_BYTES))
     return stack
 

@@ -166,7 +166,7 @@ def test_incremental_history_equals_one_run_from_scratch(
     with monkeypatch.context() as patched:
         if merging == "streamed":  # every day's new rows streamed from staging, every old file a range at a time
             patched.setattr("newslake.commit.CHUNK_ARTICLES", 0)
-            patched.setattr("newslake.lake.SMALL_DAY_ROWS", 0)
+            patched.setattr("newslake.lake.SMALL_FILE_BYTES", 0)
             patched.setattr("newslake.lake.MERGE_BYTES", 1)
             patched.setattr("newslake.commit.merge_large_day", counting(merge_large_day, streamed))
             patched.setattr("newslake.lake._merge_in_ranges", counting(lake._merge_in_ranges, streamed))
