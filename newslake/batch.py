@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +142,11 @@ def _article_row(item: Extracted) -> dict[str, Any]:
 
 
 def _element_columns(table: str, records: list[Element], ids: list[str], days: list[date]) -> dict[str, Sequence[Any]]:
-    """A table's columns from its records: the fields by one transposition, derived properties by name (the
+    """A table's columns from its records: the fields a column at a time, derived properties by name (the
     test of the schemas checks that the names agree), plus each row's article id and partition date."""
-    fields = dict(zip(records[0]._fields, zip(*records, strict=True), strict=True)) if records else {}
+    # map(itemgetter) per field, not zip(*records): unpacking 41 000 links into zip's arguments and building
+    # six 41 000-tuples cost 20-87 ms a batch (the high end when it set off a full collection), the maps 7 ms.
+    fields = {name: list(map(itemgetter(i), records)) for i, name in enumerate(records[0]._fields)} if records else {}
     columns: dict[str, Sequence[Any]] = {}
     for name in polars_schema(table):
         if name == "article_id":
