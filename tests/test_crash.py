@@ -9,9 +9,13 @@ import shutil
 import signal
 import subprocess
 import time
+from itertools import count
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from newslake import lake
@@ -81,6 +85,42 @@ def test_crash_between_writes_then_rerun_converges(seeds: Path, tmp_path: Path, 
     assert (data / JOURNAL_FILE).exists()
     assert len(written) == min(crash_after, 6), "the run wrote fewer steps than the crash point: nothing was tested"
     ingest_run(RunOptions(str(seeds), str(data)), "r3")
+    assert not (data / JOURNAL_FILE).exists()
+    scratch = tmp_path / "scratch"
+    ingest_run(RunOptions(str(seeds), str(scratch)), "s1")
+    assert_same(lake_content(data), lake_content(scratch))
+
+
+@pytest.mark.parametrize("crash_at", [0, 4, 13, 28])  # of the 29 row groups the run streams
+def test_crash_inside_a_streamed_merge_then_rerun_converges(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: int
+) -> None:
+    """Every day merged a key range at a time (as a large day is), and the process dies after `crash_at`
+    row groups of the run's streamed files: the file being streamed is not there, the old ones are whole,
+    and the next run (reconciling range by range too) converges to a run from scratch."""
+    with monkeypatch.context() as streamed:
+        streamed.setattr("newslake.commit.CHUNK_ARTICLES", 0)
+        streamed.setattr("newslake.lake.SMALL_FILE_BYTES", 0)
+        streamed.setattr("newslake.lake.MERGE_BYTES", 1)
+        for i in range(12):  # articles the edits leave alone, in the day they rewrite: a file of many ranges
+            write(seeds / f"same{i}.txt", make_seed(body(f"Same day {i}."), url=f"https://ex.com/same{i}"))
+        data = tmp_path / "data"
+        ingest_run(RunOptions(str(seeds), str(data)), "r1")
+        edit_seeds(seeds)
+        groups = count()
+        real_write = pq.ParquetWriter.write_table
+
+        def dying(self: pq.ParquetWriter, table: Any, row_group_size: int | None = None) -> None:
+            if next(groups) == crash_at:
+                raise Crash
+            real_write(self, table, row_group_size)
+
+        with patch.object(pq.ParquetWriter, "write_table", dying), pytest.raises(Crash):
+            ingest_run(RunOptions(str(seeds), str(data)), "r2")
+        assert_readable(data)
+        assert (data / JOURNAL_FILE).exists()
+        assert not list(data.rglob("*.tmp")), "a streamed file's temporary was left behind"
+        ingest_run(RunOptions(str(seeds), str(data)), "r3")
     assert not (data / JOURNAL_FILE).exists()
     scratch = tmp_path / "scratch"
     ingest_run(RunOptions(str(seeds), str(scratch)), "s1")
