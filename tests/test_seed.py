@@ -155,3 +155,22 @@ def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
 
     expected = raw if raw.isascii() else _INVISIBLE.sub("", unicodedata.normalize("NFC", raw))
     assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
+
+
+@given(
+    st.sampled_from(["", "\ufeff", "\n\n", "\r\n"]),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=80),
+    st.sampled_from([("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("gb18030", b""), ("utf-16-le", codecs.BOM_UTF16_LE)]),
+)
+def test_the_body_is_the_html_after_the_header_as_utf8(lead: str, html: str, encoding: tuple[str, bytes]) -> None:
+    """Taken from a UTF-8 file's own bytes or encoded from the text, the body is what split_header gives."""
+    codec, bom = encoding
+    text = f"{lead}<!--1700000000000-->\r\n[T](https://ex.com/a)\n------\n\n<p>x</p>{html}"
+    data = bom + text.encode(codec, "replace")
+    try:
+        seed = parse_seed(data)
+    except SeedRejected:
+        return  # (a binary-looking or undecodable draw: not what this is about)
+    expected = split_header(decode_seed(data)[0])[3]
+    assert seed.body == expected.encode("utf-8", "replace")
+    assert seed.body.startswith(b"<p>x</p>")

@@ -615,7 +615,7 @@ def extract_article(seed: Seed) -> Article:
 
     Raises `SeedRejected` when the HTML cannot be parsed or holds no article text.
     """
-    tree = parse_html(seed.html)
+    tree = parse_html(seed.body)
     page = PageMeta(tree)
     _prune(tree)
     # Pages without a machine-readable date or author get them from their text; the text is taken before

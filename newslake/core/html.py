@@ -158,13 +158,15 @@ def _parser() -> lxml.html.HTMLParser:
     return parser
 
 
-def parse_html(html: str) -> HtmlElement:
-    """Parse a fragment or a whole document into an `<html>` tree. Raises `SeedRejected` (parse stage).
+def parse_html(html: str | bytes) -> HtmlElement:
+    """Parse a fragment or a whole document (text, or UTF-8 bytes) into an `<html>` tree. Raises `SeedRejected`
+    (parse stage).
 
     libxml2 stops building the tree at depth 256 (without `huge_tree`) and drops everything deeper
     without failing; that would lose text silently, so it is a reject (`too_deep`) instead.
     """
-    cleaned = html.encode("utf-8", "replace").translate(None, C0_CONTROL_BYTES)
+    data = html if isinstance(html, bytes) else html.encode("utf-8", "replace")  # bytes: UTF-8
+    cleaned = data.translate(None, C0_CONTROL_BYTES)
     if not cleaned.strip():
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
     parser = _parser()

@@ -67,13 +67,18 @@ _MAX_CRAWL_MS = 4_102_444_800_000
 
 @dataclass(frozen=True, slots=True)
 class Seed:
-    """A decoded seed: header fields and the HTML body (text)."""
+    """A decoded seed: header fields and the HTML body, as UTF-8 bytes (what the parser reads)."""
 
     crawled_at: datetime | None
     title: str
     url: str  # canonical
-    html: str
-    encoding: str  # the codec that decoded the bytes
+    body: bytes  # the HTML, UTF-8
+    encoding: str  # the codec that decoded the file's bytes
+
+    @property
+    def html(self) -> str:
+        """The HTML body as text."""
+        return self.body.decode("utf-8")
 
 
 def codec_for_label(label: str) -> str | None:
@@ -167,7 +172,13 @@ def _crawl_time(line: str) -> datetime | None:
 
 def split_header(text: str) -> tuple[datetime | None, str, str, str]:
     """Split decoded seed text into (crawled_at, title, raw URL, html). Raises `SeedRejected` (header stage)."""
-    text = text.lstrip("\ufeff")
+    crawled_at, title, url, start = read_header(text)
+    return crawled_at, title, url, text[start:]
+
+
+def read_header(text: str) -> tuple[datetime | None, str, str, int]:
+    """(crawled_at, title, raw URL, where the HTML starts in `text`). Raises `SeedRejected` (header stage)."""
+    skipped = len(text) - len(text := text.lstrip("\ufeff"))
     lines = text.split("\n", 8)  # the header is at most a handful of lines
     index = 0
 
@@ -190,8 +201,9 @@ def split_header(text: str) -> tuple[datetime | None, str, str, str]:
         index += 1
     while index < len(lines) - 1 and not current().strip():
         index += 1
-    html = "\n".join(lines[index:]) if index < len(lines) else ""
-    return crawled_at, title, url, html
+    # The lines were split on "\n": the HTML (the rest joined back) starts after the lines before it.
+    start = skipped + sum(len(line) + 1 for line in lines[:index])
+    return crawled_at, title, url, min(start, skipped + len(text))
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -206,13 +218,24 @@ def parse_seed(data: bytes) -> Seed:
     if not data.strip():
         raise SeedRejected(Stage.READ, "empty_file", "the seed file is empty or holds only whitespace")
     text, codec = decode_seed(data)
-    crawled_at, title, raw_url, html = split_header(text)
+    crawled_at, title, raw_url, start = read_header(text)
     if not raw_url:
         raise SeedRejected(Stage.HEADER, "no_url", "the header's `[Title](URL)` line has an empty URL")
     try:
         url = canonical_url(raw_url)
     except UrlError as exc:
         raise SeedRejected(Stage.HEADER, "bad_url", f"the article URL is unusable: {exc}") from exc
-    if not html.strip():
+    body = _utf8_body(data, text, start, codec)
+    if not body.strip():
         raise SeedRejected(Stage.HEADER, "no_body", "the seed has a header but no HTML after it")
-    return Seed(crawled_at=crawled_at, title=title, url=url, html=html, encoding=codec)
+    return Seed(crawled_at=crawled_at, title=title, url=url, body=body, encoding=codec)
+
+
+def _utf8_body(data: bytes, text: str, start: int, codec: str) -> bytes:
+    """The HTML as UTF-8 bytes. A UTF-8 file's own bytes after its header when they are that (most files:
+    encoding the whole text again cost 0.11 ms a seed); the text encoded otherwise."""
+    if codec == "utf-8":
+        head = text[:start].encode("utf-8")
+        if data.startswith(head):  # the text is these bytes decoded, so the rest decodes to the HTML
+            return data[len(head) :]
+    return text[start:].encode("utf-8", "replace")
