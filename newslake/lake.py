@@ -296,7 +296,7 @@ def _merge_in_ranges(
             writer.write_table(arrow)
             written += rows.height
     if not written:
-        store.delete(path)
+        _remove_day(store, table, day)
     return written
 
 
@@ -306,7 +306,15 @@ def _replace_or_remove(store: Store, table: str, day: date, frame: pl.DataFrame)
     if frame.height:
         write_parquet(store, key, frame)
     else:
-        store.delete(key)
+        _remove_day(store, table, day)
+
+
+def _remove_day(store: Store, table: str, day: date) -> None:
+    """A day left without rows loses its file and its directory (a reader listing the partitions would see an
+    empty one). Only this merge step writes into that directory, so nothing can be put in it meanwhile."""
+    key = partition_key(table, day)
+    store.delete(key)
+    store.remove_empty_dirs(key.rpartition("/")[0])
 
 
 def reconcile_partition(location: Location, table: str, day: date, keep: pl.Series) -> bool:

@@ -140,7 +140,7 @@ def test_purge_removes_keys_from_the_named_partitions(tmp_path: Path) -> None:
     write_table(tmp_path, "rejects", rejects([("a.txt", "empty_file", DAY2)]), ["a.txt", "b.txt"], [DAY1])
     frame = pl.scan_parquet(tmp_path / "rejects" / "**" / "*.parquet", hive_partitioning=True).collect()
     assert frame.select("seed_file", "publication_date").rows() == [("a.txt", DAY2)]
-    assert not (tmp_path / partition_key("rejects", DAY1)).exists()
+    assert not (tmp_path / partition_key("rejects", DAY1)).parent.exists(), "an emptied day keeps its directory"
 
 
 def test_reconcile_keeps_only_claimed_rows(tmp_path: Path) -> None:
@@ -260,6 +260,7 @@ def test_a_large_day_reconciled_range_by_range_keeps_only_claimed_rows(tmp_path:
         assert got.equals(expected.filter(pl.col("article_id").is_in(claimed.implode())))
         assert reconcile_partition(tmp_path, "paragraphs", DAY1, pl.Series([], dtype=pl.String))
     assert day_file(tmp_path) is None  # no claimed row left: no file
+    assert [p.name for p in (tmp_path / "paragraphs").iterdir()] == [], "nor its directory"
 
 
 def test_a_large_day_failing_midway_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
