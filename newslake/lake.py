@@ -435,6 +435,22 @@ def read_journal(location: Location) -> Journal | None:
         ) from exc
 
 
+def remove_temporaries(location: Location, journal: Journal | None) -> int:
+    """Remove what writes killed before their rename left (dotfiles ending `.tmp`, which no reader's
+    `*.parquet` glob sees, but which hold up to a day's rows on disk) where a run writes: the ledger and
+    runs always, and the partitions a killed run's journal names. Call it holding the lock."""
+    store = open_store(location)
+    prefixes = [state_key(table).rpartition("/")[0] for table in ("ledger", "runs")]
+    if journal is not None:
+        prefixes += [
+            partition_key(table, day).rpartition("/")[0]
+            for table, days in journal.days.items()
+            if table in TABLES
+            for day in days
+        ]
+    return sum(store.remove_temporaries(prefix) for prefix in prefixes)
+
+
 def clear_journal(location: Location) -> None:
     open_store(location).delete(JOURNAL_FILE)
 

@@ -21,6 +21,7 @@ from newslake.lake import (
     lake_lock,
     read_journal,
     read_state,
+    remove_temporaries,
     write_state,
 )
 from newslake.ledger import plan_run, resolve, run_row, upsert_run
@@ -97,6 +98,8 @@ def ingest_run(
     with lake_lock(root, options.wait_lock_seconds):
         ledger = read_state(root, "ledger")
         previous = read_journal(root)
+        if removed := remove_temporaries(root, previous):
+            log.warning("%d temporary files left by a killed write removed", removed)
         if previous is not None:
             fixed = recover(root, previous, ledger)
             log.warning(

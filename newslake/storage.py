@@ -59,6 +59,7 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
     def list_files(self, prefix: str = "") -> list[FileInfo]: ...
     def remove_empty_dirs(self, prefix: str) -> None: ...
+    def remove_temporaries(self, prefix: str) -> int: ...
     def check_writable(self) -> None: ...
     def lock(self, wait_seconds: float) -> contextlib.AbstractContextManager[None]: ...
 
@@ -171,6 +172,17 @@ class LocalStore:
             if not any(directory.iterdir()):
                 directory.rmdir()
 
+    def remove_temporaries(self, prefix: str) -> int:
+        """Remove the temporary files in directory `prefix` (not below it) that writes killed before their
+        rename left behind; only for a caller holding the lock, when no write can be under way."""
+        directory = self._path(prefix)
+        if not directory.is_dir():
+            return 0
+        left = [p for p in directory.iterdir() if p.name.startswith(".") and p.name.endswith(_TMP_SUFFIX)]
+        for path in left:
+            path.unlink(missing_ok=True)
+        return len(left)
+
     def check_writable(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -272,6 +284,10 @@ class ArrowStore:
 
     def remove_empty_dirs(self, prefix: str) -> None:
         """Nothing to do: an object store's "directories" are key prefixes, gone with their last object."""
+
+    def remove_temporaries(self, prefix: str) -> int:
+        """Nothing to do: an object appears by one PUT of a finished file, so a killed write leaves none."""
+        return 0
 
     def check_writable(self) -> None:
         key = f".write-probe-{uuid.uuid4().hex}"

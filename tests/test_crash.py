@@ -20,7 +20,7 @@ import pytest
 
 from newslake import lake
 from newslake.commit import ChunkWrite, write_chunk
-from newslake.lake import JOURNAL_FILE, WriteStats
+from newslake.lake import JOURNAL_FILE, WriteStats, partition_key, read_journal
 from newslake.run import RunOptions, ingest_run
 from tests.conftest import (
     CORPUS_SEEDS,
@@ -44,6 +44,22 @@ def edit_seeds(seeds: Path) -> None:
     write(seeds / "n.txt", make_seed(body("Newer alpha."), url="https://ex.com/a", crawl_ms=1_700_000_000_000))
     write(seeds / "empty.txt", make_seed(body("Fixed."), url="https://ex.com/fixed"))
     write(seeds / "b.txt", b"garbage without a header")
+
+
+def leave_temporaries(data: Path) -> list[Path]:
+    """What a write killed before its rename leaves: a temporary beside the file, in the partitions the
+    killed run's journal names and in the run's own tables."""
+    journal = read_journal(data)
+    assert journal is not None
+    keys = [partition_key(t, d) for t, days in journal.days.items() for d in days] + ["runs/x", "ledger/x"]
+    left = []
+    for key in keys:
+        path = data / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / ".part-0.parquet.0123abcd.tmp"
+        temporary.write_bytes(b"PAR1 half a file")
+        left.append(temporary)
+    return left
 
 
 def assert_readable(data: Path) -> None:
@@ -84,8 +100,10 @@ def test_crash_between_writes_then_rerun_converges(seeds: Path, tmp_path: Path, 
     assert_readable(data)
     assert (data / JOURNAL_FILE).exists()
     assert len(written) == min(crash_after, 6), "the run wrote fewer steps than the crash point: nothing was tested"
+    left = leave_temporaries(data)  # as a SIGKILL during a file's write would
     ingest_run(RunOptions(str(seeds), str(data)), "r3")
     assert not (data / JOURNAL_FILE).exists()
+    assert not [p for p in left if p.exists()], "temporaries of killed writes left in the lake"
     scratch = tmp_path / "scratch"
     ingest_run(RunOptions(str(seeds), str(scratch)), "s1")
     assert_same(lake_content(data), lake_content(scratch))
