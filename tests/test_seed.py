@@ -105,6 +105,7 @@ def test_one_broken_byte_pair_does_not_reject_a_legacy_page() -> None:
         (b"<!--1642079583000-->\n[Title](ftp://example.com/a)\n------\n\n<p>x</p>", "bad_url"),
         (b"<!--1642079583000-->\n[Title](javascript:alert(1))\n------\n\n<p>x</p>", "bad_url"),
         (b"<!--1642079583000-->\n[Title](https://example.com/a)\n------\n\n", "no_body"),
+        ("<!--1642079583000-->\n[Title](https://example.com/a)\n------\n\n\u3000\u00a0".encode(), "no_body"),
     ],
 )
 def test_rejects_carry_a_reason(data: bytes, reason: str) -> None:

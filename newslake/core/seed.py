@@ -57,6 +57,7 @@ _CRAWL_COMMENT = re.compile(r"^<!--\s*(\d{1,16})\s*-->$")
 _TITLE_LINK = re.compile(r"^\[((?:\\.|[^\\\]])*)\]\(\s*<?(.*?)>?\s*\)\s*$", re.DOTALL)
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _RULE = re.compile(r"^\s*[-=]{3,}\s*$")
+_NOT_SPACE = re.compile(r"\S")  # `\s` is exactly str.isspace: what str.strip() strips
 # Multibyte codecs tried by `_detect`, most common in news archives first. UTF-8 comes first again here,
 # leniently, for a UTF-8 page with a few broken sequences.
 _MULTIBYTE = ("utf_8", "gb18030", "big5hkscs", "cp932", "cp949", "euc_jp")
@@ -225,10 +226,10 @@ def parse_seed(data: bytes) -> Seed:
         url = canonical_url(raw_url)
     except UrlError as exc:
         raise SeedRejected(Stage.HEADER, "bad_url", f"the article URL is unusable: {exc}") from exc
-    body = _utf8_body(data, text, start, codec)
-    if not body.strip():
+    # Asked of the text (Unicode whitespace, as before the body was bytes), from `start`, without a copy.
+    if _NOT_SPACE.search(text, start) is None:
         raise SeedRejected(Stage.HEADER, "no_body", "the seed has a header but no HTML after it")
-    return Seed(crawled_at=crawled_at, title=title, url=url, body=body, encoding=codec)
+    return Seed(crawled_at=crawled_at, title=title, url=url, body=_utf8_body(data, text, start, codec), encoding=codec)
 
 
 def _utf8_body(data: bytes, text: str, start: int, codec: str) -> bytes:
