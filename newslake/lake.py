@@ -78,9 +78,14 @@ class WriteStats:
     rows_written: int
 
 
+def partition_dir(table: str, day: date) -> str:
+    """The directory (key prefix) of one partition. `day` is a validated date, so no value can escape the lake."""
+    return f"{table}/{PARTITION_KEY}={day.isoformat()}"
+
+
 def partition_key(table: str, day: date) -> str:
-    """The key of one partition's file. `day` is a validated date, so no value can escape the lake."""
-    return f"{table}/{PARTITION_KEY}={day.isoformat()}/{PART_FILE}"
+    """The key of one partition's file."""
+    return f"{partition_dir(table, day)}/{PART_FILE}"
 
 
 def read_partition(store: Store, table: str, day: date) -> pl.DataFrame:
@@ -150,6 +155,10 @@ def _held(parts: dict[int, pl.DataFrame], table: str) -> Callable[[int], pl.Data
 
 def _without(key: str, replaced: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return lambda rows: rows.filter(~pl.col(key).is_in(replaced))
+
+
+def _only(key: str, claimed: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    return lambda rows: rows.filter(pl.col(key).is_in(claimed))
 
 
 def merge_large_day(
@@ -312,9 +321,8 @@ def _replace_or_remove(store: Store, table: str, day: date, frame: pl.DataFrame)
 def _remove_day(store: Store, table: str, day: date) -> None:
     """A day left without rows loses its file and its directory (a reader listing the partitions would see an
     empty one). Only this merge step writes into that directory, so nothing can be put in it meanwhile."""
-    key = partition_key(table, day)
-    store.delete(key)
-    store.remove_empty_dirs(key.rpartition("/")[0])
+    store.delete(partition_key(table, day))
+    store.remove_empty_dirs(partition_dir(table, day))
 
 
 def reconcile_partition(location: Location, table: str, day: date, keep: pl.Series) -> bool:
@@ -329,9 +337,8 @@ def reconcile_partition(location: Location, table: str, day: date, keep: pl.Seri
     if size > SMALL_FILE_BYTES and (weighed := _weigh(store, path))[1] > MERGE_BYTES:
         rows, weight = weighed
         # Streamed a range at a time (rewritten even when every row is claimed: this follows a crash only).
-        claimed = keep.implode()
-        only_claimed = lambda old: old.filter(pl.col(REPLACE_KEY[table]).is_in(claimed))  # noqa: E731
-        return _merge_in_ranges(store, table, day, key_ranges(weight), _held({}, table), only_claimed) != rows
+        claimed = _only(REPLACE_KEY[table], keep.implode())
+        return _merge_in_ranges(store, table, day, key_ranges(weight), _held({}, table), claimed) != rows
     current = read_partition(store, table, day)
     kept = current.filter(pl.col(REPLACE_KEY[table]).is_in(keep.implode()))
     if kept.height == current.height:
@@ -440,14 +447,9 @@ def remove_temporaries(location: Location, journal: Journal | None) -> int:
     `*.parquet` glob sees, but which hold up to a day's rows on disk) where a run writes: the ledger and
     runs always, and the partitions a killed run's journal names. Call it holding the lock."""
     store = open_store(location)
-    prefixes = [state_key(table).rpartition("/")[0] for table in ("ledger", "runs")]
+    prefixes = ["ledger", "runs"]  # the directories state_key puts their files in
     if journal is not None:
-        prefixes += [
-            partition_key(table, day).rpartition("/")[0]
-            for table, days in journal.days.items()
-            if table in TABLES
-            for day in days
-        ]
+        prefixes += [partition_dir(t, day) for t, days in journal.days.items() if t in TABLES for day in days]
     return sum(store.remove_temporaries(prefix) for prefix in prefixes)
 
 
