@@ -170,10 +170,34 @@ def test_whole_document_uses_the_article_region() -> None:
         ("en-us", "The quick brown fox jumps over the lazy dog in the park every day.", "en-US"),
         ("en", "Der schnelle braune Fuchs springt über den faulen Hund und die Katze im Park.", "de"),
         (None, "", "und"),
+        # Mostly kanji, but with kana: Japanese, whatever the page declares (the shortcut for Han text must not
+        # take it for Chinese); written Cantonese is Han without kana, and py3langid tells it.
+        (
+            "zh",
+            "国土交通省は来年度予算案の概算要求で、高速道路網整備事業費として前年度比一割増の約二兆円を計上した。"
+            "内閣府も同日、経済財政諮問会議で成長戦略を説明した。",
+            "ja",
+        ),
+        (None, "佢哋話今日唔會嚟，因為落緊大雨，我哋都唔知點算好。呢度啲嘢好貴，我冇錢買。", "yue"),
+        # Han characters among more Latin letters: left to py3langid, which hears the English.
+        (
+            None,
+            "The ministry said on Monday that the new rules (新规定) would apply to imports from next year, "
+            "and that companies had until March to register.",
+            "en",
+        ),
+        # Cyrillic is two bytes a character: the sample is cut at a character, not inside one.
+        ("ru", "Министерство иностранных дел России заявило в понедельник о новых правилах въезда. " * 12, "ru"),
     ],
 )
 def test_language(declared: str | None, text: str, expected: str) -> None:
     assert resolve_language(declared, text) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("aé Жж中€𝄞-"), min_size=150, max_size=700))
+def test_language_sample_is_cut_between_characters(text: str) -> None:
+    """Characters of one to four UTF-8 bytes: the byte budget must never cut one (decoding would fail)."""
+    assert resolve_language(None, text)
 
 
 def test_base_href_is_honoured() -> None:
