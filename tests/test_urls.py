@@ -6,12 +6,16 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from newslake.core.urls import (
+    LinkTarget,
     UrlError,
     canonical_url,
+    host_of,
+    link_target,
     parse_srcset,
     registrable_domain,
     resolve_href,
     unwrap_proxy,
+    url_origin,
 )
 
 BASE = "https://www.bbc.com/zhongwen/simp/world-59967065"
@@ -162,3 +166,33 @@ def test_root_relative_fast_path_agrees_with_urljoin(tail: str, base: str) -> No
             resolve_href(href, base)
         return
     assert resolve_href(href, base) == expected
+
+
+# Small pools, so that draws meet the same href under different bases (and bases of one origin): the cached
+# answers must be the ones each base gives, whatever was resolved before.
+_BASES = [
+    "https://a.example/news/1",
+    "https://a.example/sport/2/",
+    "http://a.example/news/1",
+    "https://b.example.co.uk/x/y",
+]
+_HREFS = [
+    "/p/q", "q.html", "../r", "?page=2", "#top", "/p/q#c", "//cdn.example/t", "https://c.example/s#f",
+    "HTTPS://C.EXAMPLE/s", " /p/q ", "", "javascript:void(0)", "mailto:x@a.example", "/a/../b", "/p/q?utm_source=x",
+]  # fmt: skip
+
+
+def _fresh_target(raw: str, base: str) -> LinkTarget | str:
+    try:
+        url = resolve_href(raw, base)
+    except UrlError:
+        return "unusable"
+    host = host_of(url)
+    return LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
+
+
+@given(st.lists(st.tuples(st.sampled_from(_HREFS), st.sampled_from(_BASES)), min_size=1, max_size=40))
+def test_link_target_cache_answers_as_resolving_afresh(pairs: list[tuple[str, str]]) -> None:
+    for raw, base in pairs:
+        target = link_target(raw, base, url_origin(base))
+        assert (target if isinstance(target, LinkTarget) else "unusable") == _fresh_target(raw, base)

@@ -39,11 +39,13 @@ from newslake.core.urls import (
     SrcsetCandidate,
     UrlError,
     host_of,
+    link_target,
     parse_srcset,
     path_extension,
     registrable_domain,
     resolve_href,
     unwrap_proxy,
+    url_origin,
 )
 
 # --- what to drop -------------------------------------------------------------------------------------
@@ -278,6 +280,7 @@ class _Walker:
     base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
     page_url: str  # the article URL, to recognise in-page jumps
     site: str  # registrable domain of the article
+    base_origin: str = ""  # `https://host` of base_url (root-relative paths resolve against it)
     paragraphs: list[Paragraph] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
@@ -286,6 +289,9 @@ class _Walker:
     position: int = 0
     section: str | None = None
     seen_image_srcs: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.base_origin = url_origin(self.base_url)
 
     def next_position(self) -> int:
         self.position += 1
@@ -335,22 +341,17 @@ class _Walker:
 
     def add_links(self, element: HtmlElement, position: int | None, context: LinkContext) -> None:
         # The hot loop of whole pages (~120 links a page, most of them menus): locals, positional arguments.
-        base, page_url, site, links = self.base_url, self.page_url, self.site, self.links
+        base, origin, page_url, site, links = self.base_url, self.base_origin, self.page_url, self.site, self.links
         for anchor in element.iter("a"):
             raw = anchor.get("href")
             if raw is None:
                 continue
-            try:
-                href = resolve_href(raw, base)
-            except UrlError:
-                self.links_dropped += 1
+            target = link_target(raw, base, origin)
+            if isinstance(target, UrlError) or target.page == page_url:
+                self.links_dropped += 1  # unusable, or a jump within this page: not a link to anything
                 continue
-            if href.partition("#")[0] == page_url:
-                self.links_dropped += 1  # a jump within this page, not a link to anything
-                continue
-            host = host_of(href)
             text = normalise_text(text_of(anchor)) or None
-            links.append(Link(position, href, text, host, registrable_domain(host) == site, context))
+            links.append(Link(position, target.url, text, target.host, target.site == site, context))
 
     def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
         """The links around the article, without a position: chrome regions by kind, the rest as `page`.
