@@ -196,3 +196,14 @@ def test_link_target_cache_answers_as_resolving_afresh(pairs: list[tuple[str, st
     for raw, base in pairs:
         target = link_target(raw, base, url_origin(base))
         assert (target if isinstance(target, LinkTarget) else "unusable") == _fresh_target(raw, base)
+
+
+def test_link_target_keeps_no_traceback() -> None:
+    """An unusable href's answer is kept for the process: it must not hold the frames (and pages) it met."""
+
+    def resolve_in_a_frame(page: list[str]) -> object:
+        return link_target("mailto:someone@example.com", BASE, url_origin(BASE))
+
+    error = resolve_in_a_frame(["a page's worth of objects"])
+    assert isinstance(error, UrlError)
+    assert error.__traceback__ is None and error.__cause__ is None and error.__context__ is None

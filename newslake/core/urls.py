@@ -197,7 +197,9 @@ def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
     try:
         url = resolve_href(raw, base)
     except UrlError as exc:
-        target = exc
+        # A new error, not the one caught: that one's traceback holds the caller's frames, and through them
+        # the page's tree, for as long as the answer is kept (a first version grew workers to 1.6 GiB).
+        target = UrlError(str(exc))
     else:
         host = host_of(url)
         target = LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
