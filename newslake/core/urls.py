@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -130,17 +131,38 @@ def _origin(base: str) -> str:
     return base if end < 0 else base[:end]
 
 
+class _KeyedBy(Enum):
+    """What a relative href's answer depends on besides the href (kept under the href itself, so that the
+    next page meets its kind in one lookup)."""
+
+    ORIGIN = "origin"  # a root-relative path: the base's `https://host`
+    BASE = "base"  # any other relative href: the whole base
+
+
 def resolve_href(href: str, base: str) -> str:
     """Resolve a link against the article URL; raise `UrlError` unless the result is http(s)."""
+    stripped, keyed_by = _href_kind(href)
+    return _resolve_kind(stripped, keyed_by, base)
+
+
+def _href_kind(href: str) -> tuple[str, _KeyedBy | None]:
+    """The stripped href and what its resolution depends on besides itself: nothing (None: an absolute href,
+    or an empty one, unusable anywhere), the base's origin (a plain root-relative path) or the whole base."""
     href = href.strip()
+    if not href or href[:8].lower().startswith(("http://", "https://")):
+        return href, None
+    return href, _KeyedBy.ORIGIN if _plain_absolute_path(href) else _KeyedBy.BASE
+
+
+def _resolve_kind(href: str, keyed_by: _KeyedBy | None, base: str) -> str:
     if not href:
         raise UrlError("empty href")
     # An absolute http(s) href (most of them) needs no joining, and "/news/1" only the base's origin: urljoin
     # would parse both URLs for nothing. Their results are cached by the URL alone, not by (href, base), so
     # that the menus every page of a site repeats are resolved once per process, not once per page.
-    if href[:8].lower().startswith(("http://", "https://")):
+    if keyed_by is None:
         return _normalised_link(href)
-    if _plain_absolute_path(href):
+    if keyed_by is _KeyedBy.ORIGIN:
         return _normalised_link(_origin(base) + href)
     return _joined_link(href, base)
 
@@ -170,32 +192,37 @@ class LinkTarget(NamedTuple):
 
 
 # What hrefs resolved to (or why they cannot be used), for the process: the menus and footers every page of a
-# site repeats resolve once, in one lookup, instead of a strip, a scheme test and three cached calls (resolve,
-# host, site) per link: ~0.3 ms of a 120-link page. Keyed by what the answer depends on: an absolute href by
-# itself (a str key), a root-relative path with the base's origin, any other href with the whole base (tuple
-# keys: never equal to a str). Cleared when full, like the class/id verdicts.
-_TARGETS: dict[str | tuple[str, str], LinkTarget | UrlError] = {}
+# site repeats resolve once, in one or two lookups, instead of a strip, a scheme test and three cached calls
+# (resolve, host, site) per link: ~0.25 ms of a 120-link page seen before (a first sight costs ~0.1 ms more).
+# Keyed by what the answer depends on: an absolute href by itself (a str key), a root-relative path with the
+# base's origin, any other href with the whole base (tuple keys: never equal to a str). Cleared when full,
+# like the class/id verdicts.
+_TARGETS: dict[str | tuple[str, str], LinkTarget | UrlError | _KeyedBy] = {}
 _TARGETS_MAX = 1 << 15
 
 
 def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
     """What an `href` resolves to against `base` (whose `origin`, from `url_origin`, the caller keeps), or the
     `UrlError` saying why it cannot be used (a link to drop, not a failure: `javascript:`, `mailto:`, ...)."""
-    target = _TARGETS.get(raw) or _TARGETS.get((raw, origin)) or _TARGETS.get((raw, base))
-    if target is not None:
-        return target
+    found = _TARGETS.get(raw)
+    if isinstance(found, LinkTarget | UrlError):
+        return found
+    if found is not None:  # a relative href met before: its answer under this origin or base, if known
+        key: str | tuple[str, str] = (raw, origin if found is _KeyedBy.ORIGIN else base)
+        known = _TARGETS.get(key)
+        if isinstance(known, LinkTarget | UrlError):
+            return known
     if len(_TARGETS) >= _TARGETS_MAX:
         _TARGETS.clear()
-    href = raw.strip()
-    key: str | tuple[str, str]
-    if not href or href[:8].lower().startswith(("http://", "https://")):
+    href, keyed_by = _href_kind(raw)
+    if keyed_by is None:
         key = raw
-    elif _plain_absolute_path(href):
-        key = (raw, origin)
     else:
-        key = (raw, base)
+        _TARGETS[raw] = keyed_by
+        key = (raw, origin if keyed_by is _KeyedBy.ORIGIN else base)
+    target: LinkTarget | UrlError
     try:
-        url = resolve_href(raw, base)
+        url = _resolve_kind(href, keyed_by, base)
     except UrlError as exc:
         # A new error, not the one caught: that one's traceback holds the caller's frames, and through them
         # the page's tree, for as long as the answer is kept (a first version grew workers to 1.6 GiB).
