@@ -5,8 +5,8 @@
 - `dask`: prefect-dask's DaskTaskRunner on the cluster at `DASK_ADDRESS` (tcp://host:8786), or on a
   LocalCluster of worker processes, one per core, when it is not set.
 
-Only the mapped extract tasks go to the runner; the writes run in the flow's own process, which holds the
-lake's lock.
+The mapped extract tasks and the commit's merge steps (one group of steps per worker, each step writing
+its own partition files) go to the runner; the flow's own process holds the lake's lock for the whole run.
 """
 
 import os
