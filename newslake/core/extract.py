@@ -280,7 +280,7 @@ class _Walker:
     base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
     page_url: str  # the article URL, to recognise in-page jumps
     site: str  # registrable domain of the article
-    base_origin: str = ""  # `https://host` of base_url (root-relative paths resolve against it)
+    base_origin: str = field(init=False, default="")  # `https://host` of base_url, for root-relative paths
     paragraphs: list[Paragraph] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
