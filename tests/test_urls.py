@@ -181,6 +181,7 @@ _BASES = [
 _HREFS = [
     "/p/q", "q.html", "../r", "?page=2", "#top", "/p/q#c", "//cdn.example/t", "https://c.example/s#f",
     "HTTPS://C.EXAMPLE/s", " /p/q ", "", "javascript:void(0)", "mailto:x@a.example", "/a/../b", "/p/q?utm_source=x",
+    "http:p/q", "tel:+4412345", "java\nscript:x",
 ]  # fmt: skip
 
 
