@@ -111,27 +111,18 @@ class LocalStore:
         return self._path(key).read_bytes()
 
     def write_atomic(self, key: str, data: bytes) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
-        try:
-            with tmp.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(target.parent)
+        with self.writing_file(key) as tmp:
+            tmp.write_bytes(data)
 
     def open_input(self, key: str) -> pa.NativeFile:
         return pa.OSFile(str(self._path(key)), "r")
 
     @contextlib.contextmanager
     def writing_file(self, key: str) -> Iterator[Path]:
-        """A path to write the key's new content to, for a file too large to hold as bytes. When the block
-        ends normally and the file was written, it replaces the key as `write_atomic` does (same directory,
-        fsync, rename); when it raises, or wrote nothing, the key is untouched and the file removed."""
+        """A path to write the key's new content to (`write_atomic` writes its bytes there). When the block
+        ends normally and the file was written, it replaces the key: a temporary file in the same directory,
+        fsync, rename, fsync of the directory; when it raises, or wrote nothing, the key is untouched and the
+        file removed."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}")
