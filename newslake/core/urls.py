@@ -125,8 +125,8 @@ def _plain_absolute_path(href: str) -> bool:
     )
 
 
-def _origin(base: str) -> str:
-    """`https://host` of a normalised http(s) URL."""
+def url_origin(base: str) -> str:
+    """`https://host` of a normalised http(s) URL (what a root-relative path resolves against)."""
     end = base.find("/", base.find("//") + 2)
     return base if end < 0 else base[:end]
 
@@ -174,7 +174,7 @@ def _resolve_kind(href: str, keyed_by: _KeyedBy | None, base: str) -> str:
     if keyed_by is None:
         return _normalised_link(href)
     if keyed_by is _KeyedBy.ORIGIN:
-        return _normalised_link(_origin(base) + href)
+        return _normalised_link(url_origin(base) + href)
     return _joined_link(href, base)
 
 
@@ -244,11 +244,6 @@ def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
         _TARGETS[raw] = keyed_by
         _TARGETS[(raw, origin)] = target
     return target
-
-
-def url_origin(base: str) -> str:
-    """`https://host` of a normalised http(s) URL (what a root-relative path resolves against)."""
-    return _origin(base)
 
 
 def path_extension(url: str) -> str:
