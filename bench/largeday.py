@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows import ALLOCATOR_CONF
 from newslake import commit, lake
 from newslake.commit import ChunkWrite, write_chunk
 from newslake.lake import stage_rows, stage_winners
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 (work / f"chunks-{articles}.pickle").write_bytes(pickle.dumps(runs))
                 command = [sys.executable, "-m", "bench.largeday", "--child", str(articles), mode, str(work)]
                 # The allocator as the flow's processes have it (flows/__init__.py): freed pages returned at once.
-                env = os.environ | {"_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
+                env = os.environ | {"_RJEM_MALLOC_CONF": ALLOCATOR_CONF}
                 out = json.loads(subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout)
                 results.append(out)
                 print(

@@ -10,7 +10,8 @@ import os
 # 443 MiB at 4500. Returning freed pages at once held it at 335 / 382 MiB, at no measurable cost in time
 # (the commit of 4500 seeds: 37.3 s against 36.6 s). Set only when the user has not chosen; worker
 # processes inherit it. It has no effect if polars was imported before this package.
-os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+ALLOCATOR_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+os.environ.setdefault("_RJEM_MALLOC_CONF", ALLOCATOR_CONF)
 
 # distributed logs "Batched Comm Closed" at INFO, with a traceback, when a connection closes during a Dask
 # cluster's shutdown (a race it handles). LocalCluster silences INFO logs only while it runs and restores
