@@ -23,6 +23,8 @@ from newslake.discover import SeedsError, check_seeds
 from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
+COLLECTOR_THRESHOLDS = (10_000, 10, 10)
+
 
 def settle_long_lived() -> None:
     """Move what is alive in this process before a batch (modules, the language model, caches: ~190 000
@@ -33,9 +35,16 @@ def settle_long_lived() -> None:
     Collected first, so that no garbage is frozen with them (a frozen cycle would never be freed). Done here,
     in the worker's task, not in `newslake.batch`: it changes the whole process, which the flow's workers are
     and a notebook calling `process_batch` is not.
+
+    The youngest generation is then collected every `COLLECTOR_THRESHOLDS[0]` net allocations instead of
+    CPython's 700: a batch keeps its articles' records (~500 000 tuples for 750 seeds) alive until it is
+    staged, and each collection traversed the new ones and freed nothing, since extraction makes no reference
+    cycles (a test holds it to that). Collections during a 750-seed batch: 0.14-0.19 s with the freeze alone,
+    0.03-0.09 s with both (peak memory unchanged); the flow's wall clock does not resolve the ~1.5%.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 # No cache: inputs are large frames (hashing them costs more than the work) and every run must really run.
