@@ -1,7 +1,8 @@
 """The pure core: seed parsing, HTML normalisation, URL, date and language handling.
 
-Nothing here reads files, touches the network or imports Prefect: every function takes the bytes or the
-strings it works on and returns values (or raises `SeedRejected`).
+Nothing here writes files, touches the network or imports Prefect: every function takes the bytes or the
+strings it works on and returns values (or raises `SeedRejected`). The only files read are the language
+model's (py3langid's, or the uncompressed copy `python -m newslake.prepare` makes of it).
 """
 
 from newslake.core.errors import SeedRejected, Stage

@@ -5,9 +5,14 @@ analysts split Simplified and Traditional sources and a bare `zh` (or a wrong re
 """
 
 import re
+import sys
+import warnings
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 
 import hanzidentifier
+import numpy as np
 import py3langid
 
 UNDETERMINED = "und"
@@ -53,10 +58,49 @@ def chinese_script(text: str) -> str:
     return "Hant" if hanzidentifier.identify(text[:_SCRIPT_SAMPLE_CHARS]) == hanzidentifier.TRADITIONAL else "Hans"
 
 
+# py3langid ships its model LZMA-compressed: loading it took 0.60 s a process (0.43 s to decompress 68 MB,
+# 0.15 s to copy the DFA into arrays), paid by each flow worker in the middle of its first batch. `make env`
+# (`python -m newslake.prepare`) writes the same arrays uncompressed into the environment, named after the
+# model they come from; memory-mapped, they load in ~1 ms and the workers share their pages. Where there is
+# no such copy (another install, another py3langid), the model loads as py3langid loads it: same answers.
+PREPARED_ROOT = Path(sys.prefix) / "share" / "newslake"
+PY3LANGID_MODEL = py3langid.langid.MODEL_DIR / py3langid.langid.MODEL_FILE
+# The arrays, as `py3langid.modelio.load_model` returns them: (name, memory-mapped or read whole).
+PREPARED_ARRAYS = (("ptc", True), ("pc", False), ("classes", False), ("nextmove", True), ("row", True), ("out", False))
+
+
+def prepared_model_dir(root: Path = PREPARED_ROOT) -> Path:
+    """Where the uncompressed copy of py3langid's model is, named after its version and the model file."""
+    status = PY3LANGID_MODEL.stat()
+    return root / f"py3langid-{version('py3langid')}-{status.st_size}-{status.st_mtime_ns}"
+
+
+def load_identifier(prepared: Path) -> py3langid.langid.LanguageIdentifier:
+    """py3langid's identifier from the prepared copy at `prepared` when there is one, else from py3langid's
+    own file. A copy that cannot be read is reported as a warning and skipped: the answers do not depend on
+    where the model came from, only the start-up time does."""
+    # norm_probs gives a probability to threshold; the module-level `classify` gives raw log scores.
+    if prepared.is_dir():
+        try:
+            arrays = [
+                np.load(prepared / f"{name}.npy", mmap_mode="r" if mapped else None, allow_pickle=False)
+                for name, mapped in PREPARED_ARRAYS
+            ]
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"the prepared language model {prepared} is unreadable ({exc})", RuntimeWarning, 2)
+        else:
+            ptc, pc, classes, nextmove, row, out = arrays
+            # The DFA is walked a byte at a time in Python: indexed through memoryviews (as fast as the
+            # stdlib arrays py3langid builds), not numpy scalars.
+            return py3langid.langid.LanguageIdentifier(
+                ptc, pc, classes.tolist(), memoryview(nextmove), out.tolist(), norm_probs=True, tk_row=memoryview(row)
+            )
+    return py3langid.langid.LanguageIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True)
+
+
 @lru_cache(maxsize=1)
 def _identifier() -> py3langid.langid.LanguageIdentifier:
-    # norm_probs gives a probability to threshold; the module-level `classify` gives raw log scores.
-    return py3langid.langid.LanguageIdentifier.from_model_file(py3langid.langid.MODEL_FILE, norm_probs=True)
+    return load_identifier(prepared_model_dir())
 
 
 def detect_language(text: str) -> str | None:

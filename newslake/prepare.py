@@ -1,0 +1,87 @@
+"""`python -m newslake.prepare`: what the core loads faster when it is prepared once (run by `make env`).
+
+Today that is py3langid's model, written uncompressed where `newslake.core.language` looks for it (see
+there). The copy is checked against the model it comes from before it is put in place, in one rename.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from py3langid.modelio import load_model
+
+from newslake.core.language import PREPARED_ARRAYS, PREPARED_ROOT, PY3LANGID_MODEL, load_identifier, prepared_model_dir
+
+
+class PrepareError(RuntimeError):
+    """The prepared copy does not hold what it was made from."""
+
+
+def prepare_language_model(root: Path = PREPARED_ROOT) -> Path:
+    """Write the uncompressed copy of py3langid's model under `root` (unless it is there) and remove copies of
+    other models; return its directory."""
+    target = prepared_model_dir(root)
+    if not target.is_dir():
+        ptc, pc, classes, nextmove, row, out = load_model(PY3LANGID_MODEL)
+        arrays = {
+            "ptc": np.asarray(ptc),
+            "pc": np.asarray(pc),
+            "classes": np.asarray(classes),
+            "nextmove": np.asarray(nextmove),  # stdlib arrays: numpy keeps their item type
+            "row": np.asarray(row),
+            "out": np.asarray(out, dtype=np.int32),
+        }
+        if set(arrays) != {name for name, _ in PREPARED_ARRAYS}:
+            raise PrepareError(f"the arrays written ({sorted(arrays)}) are not the ones the core loads")
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = root / f".{target.name}.{os.getpid()}.tmp"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        try:
+            for name, values in arrays.items():
+                with (scratch / f"{name}.npy").open("wb") as file:
+                    np.save(file, values, allow_pickle=False)
+                    file.flush()
+                    os.fsync(file.fileno())
+            _check(scratch, arrays)
+            try:
+                scratch.rename(target)
+            except OSError:
+                if not target.is_dir():  # not another process having put the same copy in place first
+                    raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    for other in root.glob("py3langid-*"):
+        if other != target:
+            shutil.rmtree(other, ignore_errors=True)
+    return target
+
+
+def _check(directory: Path, arrays: dict[str, np.ndarray]) -> None:
+    identifier = load_identifier(directory)
+    loaded = {
+        "ptc": identifier.nb_ptc,
+        "pc": identifier.nb_pc,
+        "classes": np.asarray(identifier.nb_classes),
+        "nextmove": np.asarray(identifier.tk_nextmove),
+        "row": np.asarray(identifier.tk_row),
+        "out": np.asarray(identifier.tk_output, dtype=np.int32),
+    }
+    for name, values in arrays.items():
+        if loaded[name].dtype != values.dtype or not np.array_equal(loaded[name], values):
+            raise PrepareError(f"the prepared copy of py3langid's model differs in {name!r} ({directory})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m newslake.prepare", description=__doc__)
+    parser.add_argument("--root", type=Path, default=PREPARED_ROOT)
+    args = parser.parse_args(argv)
+    print(f"prepared: {prepare_language_model(args.root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
