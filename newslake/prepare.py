@@ -8,6 +8,7 @@ import argparse
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +62,17 @@ def prepare_language_model(root: Path = PREPARED_ROOT) -> Path:
 
 
 def _check(directory: Path, arrays: dict[str, np.ndarray]) -> None:
-    identifier = load_identifier(directory)
-    loaded = {
-        "ptc": identifier.nb_ptc,
-        "pc": identifier.nb_pc,
-        "classes": np.asarray(identifier.nb_classes),
-        "nextmove": np.asarray(identifier.tk_nextmove),
-        "row": np.asarray(identifier.tk_row),
-        "out": np.asarray(identifier.tk_output, dtype=np.int32),
-    }
+    """Each array as written equals the one it was made from (type and values), and the core can load them."""
     for name, values in arrays.items():
-        if loaded[name].dtype != values.dtype or not np.array_equal(loaded[name], values):
+        written = np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        if written.dtype != values.dtype or not np.array_equal(written, values):
             raise PrepareError(f"the prepared copy of py3langid's model differs in {name!r} ({directory})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the core's "unreadable, skipped" is a failure here
+        try:
+            load_identifier(directory)
+        except RuntimeWarning as exc:
+            raise PrepareError(f"the core cannot load the prepared copy: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

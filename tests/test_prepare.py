@@ -1,13 +1,16 @@
-"""The prepared (uncompressed) copy of py3langid's model: the same answers as py3langid's own file."""
+"""py3langid's model as the core loads and runs it: the prepared (uncompressed) copy and the DFA walked for all
+positions at once give the scores py3langid gives from its own file."""
 
 import array
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from py3langid.langid import LanguageIdentifier
 
-from newslake.core.language import PY3LANGID_MODEL, load_identifier, prepared_model_dir
+from newslake.core.language import DFA_DEPTH, PY3LANGID_MODEL, _identifier, load_identifier, prepared_model_dir
 from newslake.prepare import PrepareError, _check, prepare_language_model
 
 TEXTS = [
@@ -33,7 +36,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_prepared_copy_gives_py3langid_answers(prepared: Path, own: LanguageIdentifier) -> None:
     identifier = load_identifier(prepared)
-    assert isinstance(identifier.tk_nextmove, memoryview)  # the copy, memory-mapped, not py3langid's file
+    assert isinstance(identifier.tk_nextmove, np.memmap)  # the copy, memory-mapped, not py3langid's file
     assert [identifier.classify(text) for text in TEXTS] == [own.classify(text) for text in TEXTS]
     assert [identifier.rank(text)[:5] for text in TEXTS] == [own.rank(text)[:5] for text in TEXTS]
 
@@ -72,3 +75,39 @@ def test_a_copy_that_differs_is_not_put_in_place(prepared: Path) -> None:
     arrays["row"][7] += 1
     with pytest.raises(PrepareError, match="'row'"):
         _check(prepared, arrays)
+
+
+def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) -> None:
+    """The windowed walk rests on this: a state's depth (the shortest path to it from the start, which in an
+    Aho-Corasick automaton is the length of the n-gram prefix it stands for) is at most DFA_DEPTH."""
+    moves = np.asarray(own.tk_nextmove, dtype=np.int64)
+    starts = np.asarray(own.tk_row, dtype=np.int64) << 8
+    depth = np.full(len(starts), -1)
+    depth[0] = 0
+    frontier, level = np.array([0]), 0
+    while frontier.size:
+        reached = np.unique(moves[(starts[frontier][:, None] + np.arange(256)[None, :]).ravel()])
+        frontier = reached[depth[reached] < 0]
+        level += 1
+        depth[frontier] = level
+    assert depth.min() == 0  # every state reached
+    assert depth.max() == DFA_DEPTH  # deeper would break the walk; shallower would waste its steps
+
+
+@settings(deadline=None)  # the first example loads py3langid's model
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300), st.sampled_from(TEXTS)))
+def test_windowed_walk_gives_py3langid_scores(text: str | bytes) -> None:
+    own, mine = _py3langid(), _identifier()
+    encoded = own._encode(text)
+    assert np.array_equal(mine._raw_score(encoded), own._raw_score(encoded))
+    assert mine.classify(text) == own.classify(text)
+
+
+_OWN: list[LanguageIdentifier] = []
+
+
+def _py3langid() -> LanguageIdentifier:
+    """py3langid's identifier loaded once for the module (a hypothesis test cannot take a module fixture)."""
+    if not _OWN:
+        _OWN.append(LanguageIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True))
+    return _OWN[0]
