@@ -2,7 +2,8 @@
 
 Nothing here writes files, touches the network or imports Prefect: every function takes the bytes or the
 strings it works on and returns values (or raises `SeedRejected`). The only files read are the language
-model's (py3langid's, or the uncompressed copy `python -m newslake.prepare` makes of it).
+model's (py3langid's, or the uncompressed copy `python -m newslake.prepare` makes of it; py3langid's
+own loader, used without that copy, streams its model through a temporary file).
 """
 
 from newslake.core.errors import SeedRejected, Stage

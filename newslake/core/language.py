@@ -64,7 +64,7 @@ def chinese_script(text: str) -> str:
 # py3langid ships its model LZMA-compressed: loading it took 0.60 s a process (0.43 s to decompress 68 MB,
 # 0.15 s to copy the DFA into arrays), paid by each flow worker in the middle of its first batch. `make env`
 # (`python -m newslake.prepare`) writes the same arrays uncompressed into the environment, named after the
-# model they come from; memory-mapped, they load in ~10 ms and the workers share their pages. Where there is
+# model they come from; memory-mapped, they load in ~25 ms and the workers share their pages. Where there is
 # no such copy (another install, another py3langid), the model loads as py3langid loads it: same answers.
 PREPARED_ROOT = Path(sys.prefix) / "share" / "newslake"
 PY3LANGID_MODEL = py3langid.langid.MODEL_DIR / py3langid.langid.MODEL_FILE
