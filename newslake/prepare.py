@@ -26,17 +26,12 @@ def prepare_language_model(root: Path = PREPARED_ROOT) -> Path:
     other models; return its directory."""
     target = prepared_model_dir(root)
     if not target.is_dir():
-        ptc, pc, classes, nextmove, row, out = load_model(PY3LANGID_MODEL)
+        # In the order the core reads them (`PREPARED_ARRAYS`); the DFA's stdlib arrays keep their item type,
+        # the lists (class names, each state's feature) become numpy arrays of theirs.
         arrays = {
-            "ptc": np.asarray(ptc),
-            "pc": np.asarray(pc),
-            "classes": np.asarray(classes),
-            "nextmove": np.asarray(nextmove),  # stdlib arrays: numpy keeps their item type
-            "row": np.asarray(row),
-            "out": np.asarray(out, dtype=np.int32),
+            name: np.asarray(values)
+            for (name, _), values in zip(PREPARED_ARRAYS, load_model(PY3LANGID_MODEL), strict=True)
         }
-        if set(arrays) != {name for name, _ in PREPARED_ARRAYS}:
-            raise PrepareError(f"the arrays written ({sorted(arrays)}) are not the ones the core loads")
         root.mkdir(parents=True, exist_ok=True)
         scratch = root / f".{target.name}.{os.getpid()}.tmp"
         shutil.rmtree(scratch, ignore_errors=True)
