@@ -3,6 +3,7 @@ positions at once give the scores py3langid gives from its own file."""
 
 import array
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from py3langid.langid import LanguageIdentifier
 
 from newslake.core.language import DFA_DEPTH, PY3LANGID_MODEL, _identifier, load_identifier, prepared_model_dir
-from newslake.prepare import PrepareError, _check, prepare_language_model
+from newslake.prepare import PrepareError, prepare_language_model
 
 TEXTS = [
     "The council approved the budget on Tuesday after a long debate about schools and roads.",
@@ -68,13 +69,19 @@ def test_an_unreadable_copy_is_reported_and_skipped(tmp_path: Path, prepared: Pa
     assert identifier.classify(TEXTS[1]) == own.classify(TEXTS[1])
 
 
-def test_a_copy_that_differs_is_not_put_in_place(prepared: Path) -> None:
-    arrays = {name: np.load(prepared / f"{name}.npy") for name in ("ptc", "pc", "classes", "nextmove", "row", "out")}
-    _check(prepared, arrays)
-    arrays["row"] = arrays["row"].copy()
-    arrays["row"][7] += 1
+def test_a_copy_that_differs_is_not_put_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_save = np.save
+
+    def corrupting_save(file: Any, values: Any, **kwargs: Any) -> None:
+        if Path(file.name).name == "row.npy":
+            values = values.copy()
+            values[7] += 1
+        real_save(file, values, **kwargs)
+
+    monkeypatch.setattr(np, "save", corrupting_save)
     with pytest.raises(PrepareError, match="'row'"):
-        _check(prepared, arrays)
+        prepare_language_model(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # neither the copy nor its scratch directory is left
 
 
 def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) -> None:
@@ -94,20 +101,10 @@ def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) 
     assert depth.max() == DFA_DEPTH  # deeper would break the walk; shallower would waste its steps
 
 
-@settings(deadline=None)  # the first example loads py3langid's model
-@given(st.one_of(st.text(max_size=300), st.binary(max_size=300), st.sampled_from(TEXTS)))
-def test_windowed_walk_gives_py3langid_scores(text: str | bytes) -> None:
-    own, mine = _py3langid(), _identifier()
+@settings(deadline=None)  # the first example may load the core's model
+@given(text=st.one_of(st.text(max_size=300), st.binary(max_size=300), st.sampled_from(TEXTS)))
+def test_windowed_walk_gives_py3langid_scores(own: LanguageIdentifier, text: str | bytes) -> None:
+    mine = _identifier()
     encoded = own._encode(text)
     assert np.array_equal(mine._raw_score(encoded), own._raw_score(encoded))
     assert mine.classify(text) == own.classify(text)
-
-
-_OWN: list[LanguageIdentifier] = []
-
-
-def _py3langid() -> LanguageIdentifier:
-    """py3langid's identifier loaded once for the module (a hypothesis test cannot take a module fixture)."""
-    if not _OWN:
-        _OWN.append(LanguageIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True))
-    return _OWN[0]
