@@ -157,9 +157,6 @@ def test_fast_path_agrees_with_urllib(parts: tuple[str, str, str, str, str], kee
     st.sampled_from([BASE, "https://x.com", "http://a.b:8080/p/q?x=1"]),
 )
 def test_root_relative_fast_path_agrees_with_urljoin(tail: str, base: str) -> None:
-
-    from newslake.core.urls import normalise_http_url
-
     href = "/" + tail
     try:
         expected = normalise_http_url(urljoin(base, href.strip()), keep_fragment=True)
