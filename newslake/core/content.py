@@ -29,6 +29,7 @@ from functools import lru_cache
 import lxml.etree
 from lxml.html import HtmlElement
 
+from newslake.core._tree import TextTally, page_marks, text_tally
 from newslake.core.dates import dates_in_text
 from newslake.core.model import LinkContext
 from newslake.core.tags import BLOCK_TAGS, HEADING_TAGS, PARAGRAPH_TAGS
@@ -224,48 +225,15 @@ class PageMarks:
 
 
 def mark_page(tree: HtmlElement) -> PageMarks:
-    """One walk over the page's elements that reads each one's attributes once.
+    """One walk over the page's elements that reads each one's attributes once (in C: `_tree.page_marks`;
+    the decisions on class names and styles are this module's, passed in).
 
     Rejected after measuring: XPaths over the attributes (`//@class | //@id`, `//@role | ...`, `//@style`)
     with one regex over the joined values (1.15 ms a page: each value a smart string that makes its
-    element's proxy), and named-region XPaths after the chrome left (four more scans); this pass is 0.7 ms.
+    element's proxy), and named-region XPaths after the chrome left (four more scans); the same pass in
+    Python, through lxml's proxies, was 0.7 ms.
     """
-    marks = PageMarks()
-    regions, marked, classed, styled = marks.regions, marks.marked, marks.classed, marks.styled
-    authors, bylines = marks.authors, marks.bylines
-    article_bodies, articles, mains, main_roles = marks.named()
-    verdicts, hidden_style = _VERDICTS, _HIDDEN_STYLE.search
-    for element in tree.iter():  # the parser drops comments and processing instructions: elements only
-        tag = element.tag
-        if tag in _REGION_TAGS:
-            regions.append(element)
-        elif tag == "article":
-            articles.append(element)
-        elif tag == "main":
-            mains.append(element)
-        keys = element.keys()
-        if not keys:
-            continue
-        get = element.get
-        itemprop = get("itemprop") if "itemprop" in keys else None
-        if itemprop == "articleBody":
-            article_bodies.append(element)
-        if itemprop == "articleBody" or not _MARKING_ATTRIBUTES.isdisjoint(keys):
-            marked.append(element)
-            if get("role") == "main":
-                main_roles.append(element)
-        if itemprop in _AUTHOR_ITEMPROPS or (tag == "a" and get("rel") == "author"):
-            authors.append(element)
-        if "class" in keys or "id" in keys:
-            pair = (get("class") or "", get("id") or "")
-            names_chrome, may_be_byline = verdicts.get(pair) or _class_verdict(pair)
-            if names_chrome:
-                classed.append(element)
-            if may_be_byline:
-                bylines.append(element)
-        if "style" in keys and hidden_style((get("style") or "").lower()):
-            styled.append(element)
-    return marks
+    return PageMarks(*page_marks(tree, _VERDICTS, _class_verdict, _HIDDEN_STYLE.search))
 
 
 def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
@@ -327,7 +295,7 @@ def _detach(element: HtmlElement) -> None:
 
 # --- scoring -----------------------------------------------------------------------------------------------
 _MIN_BLOCK_CHARS = 25
-_COMMAS = re.compile("[,，、;；]")
+_COMMAS = ",，、;；"  # counted by the tally, a character at a time
 _POSITIVE_WORDS = frozenset(
     {"article", "articlebody", "body", "content", "entry", "main", "page", "post", "text", "blog", "story",
      "hentry", "prose", "richtext"}
@@ -340,64 +308,6 @@ _TAG_WEIGHT = {
 }  # fmt: skip
 
 
-# A block's own text pieces (an inline element's text counts for its block), and the characters of them
-# inside links. Pieces are kept, not tallied as they come: a tally per piece (a method call, a strip and a
-# regex for commas, ~260 pieces a page) cost a third of scoring; commas are counted once per block, and only
-# for the blocks that are scored.
-_Pieces = dict[HtmlElement, list[str]]
-
-
-def _own_text(
-    root: HtmlElement,
-) -> tuple[_Pieces, dict[HtmlElement, int], dict[HtmlElement, tuple[HtmlElement, ...]]]:
-    """Each block's own text pieces (in the order blocks are met), the characters of them in links, and each
-    block's ancestors up to `root`, nearest first (kept on the way down: asking lxml for them per block made
-    a proxy per ancestor); one recursive pass."""
-    pieces: _Pieces = defaultdict(list)
-    link_chars: dict[HtmlElement, int] = defaultdict(int)
-    ancestry: dict[HtmlElement, tuple[HtmlElement, ...]] = {root: ()}
-    if root.text:
-        pieces[root].append(root.text)
-    _visit(root, root, False, (), pieces, link_chars, ancestry)
-    return pieces, link_chars, ancestry
-
-
-# A module function, not a closure: a recursive closure refers to itself, and that cycle kept every page's
-# tree (and the proxies in the pieces) alive until the cyclic collector ran, whose passes cost 7% of the core.
-def _visit(
-    element: HtmlElement,
-    owner: HtmlElement,
-    in_link: bool,
-    above: tuple[HtmlElement, ...],
-    pieces: _Pieces,
-    link_chars: dict[HtmlElement, int],
-    ancestry: dict[HtmlElement, tuple[HtmlElement, ...]],
-) -> None:
-    inner = (element, *above)
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        if tag in BLOCK_TAGS:
-            child_owner = child
-            ancestry[child] = inner
-        else:
-            child_owner = owner
-        child_link = in_link or tag == "a"
-        text = child.text  # each read of .text or .tail makes a new string
-        if text:
-            pieces[child_owner].append(text)
-            if child_link:
-                link_chars[child_owner] += len(text.strip())
-        if len(child):  # a leaf has nothing to visit: no call
-            _visit(child, child_owner, child_link, inner, pieces, link_chars, ancestry)
-        tail = child.tail
-        if tail:
-            pieces[owner].append(tail)
-            if in_link:
-                link_chars[owner] += len(tail.strip())
-
-
 def _class_weight(element: HtmlElement) -> int:
     words = class_words(element)
     return 25 * (bool(words & _POSITIVE_WORDS) - bool(words & _NEGATIVE_WORDS))
@@ -408,41 +318,36 @@ class Scores:
     """Readability scores of the candidates, and the text they hold (chars, link chars) for comparisons."""
 
     score: dict[HtmlElement, float]
-    chars: dict[HtmlElement, int]
-    link_chars: dict[HtmlElement, int]
+    tally: TextTally
+
+    def chars(self, element: HtmlElement) -> int:
+        return self.tally.chars(element)
 
     def link_density(self, element: HtmlElement) -> float:
-        chars = self.chars.get(element, 0)
-        return self.link_chars.get(element, 0) / chars if chars else 0.0
+        chars = self.tally.chars(element)
+        return self.tally.link_chars(element) / chars if chars else 0.0
 
 
 def score(root: HtmlElement) -> Scores:
-    """Score every element that holds prose under `root` (see the module doc), with the text it holds."""
-    pieces, own_link_chars, ancestry = _own_text(root)
+    """Score every element that holds prose under `root` (see the module doc), with the text it holds.
+
+    Each block's own text (its text, its inline elements' text and tails, its children's tails; a block is
+    `root` or an element with a block tag) is tallied in one pass over the nodes in C (`_tree.text_tally`):
+    characters of each piece stripped, those inside links, commas. Through lxml's proxies that pass was
+    0.4 ms a page (a proxy per element, a string per text and tail); the rules stay here.
+    """
+    tally = text_tally(root, BLOCK_TAGS, _COMMAS)
     raw: dict[HtmlElement, float] = defaultdict(float)
-    chars: dict[HtmlElement, int] = defaultdict(int)
-    link_chars: dict[HtmlElement, int] = defaultdict(int)
-    for block, texts in pieces.items():
-        block_chars = sum(map(len, map(str.strip, texts)))
-        if not block_chars:
+    for block, block_chars, commas, ancestors in tally.blocks(_MIN_BLOCK_CHARS):
+        if block.tag in HEADING_TAGS:
             continue
-        block_link_chars = own_link_chars.get(block, 0)
-        chars[block] += block_chars
-        link_chars[block] += block_link_chars
-        ancestors = ancestry[block]
-        for ancestor in ancestors:
-            chars[ancestor] += block_chars
-            link_chars[ancestor] += block_link_chars
-        if block_chars < _MIN_BLOCK_CHARS or block.tag in HEADING_TAGS:
-            continue
-        commas = len(_COMMAS.findall("".join(texts)))
         points = 1 + commas + min(block_chars // 100, 3)
         # A paragraph credits its parent; loose text in a container is a paragraph of that container (as
         # readability wraps it in a <p>), so the container itself is credited first.
         credited = ancestors if block.tag in PARAGRAPH_TAGS else (block, *ancestors)
         for level, ancestor in enumerate(credited[:3]):
             raw[ancestor] += points / (1, 2, 3)[level]
-    scores = Scores({}, chars, link_chars)
+    scores = Scores({}, tally)
     for element, total in raw.items():
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag in ("html", "body"):
@@ -546,14 +451,14 @@ def content_root(tree: HtmlElement, marks: PageMarks) -> HtmlElement:
     scores = score(page)
     best = best_region(page, scores)
     for candidates in marks.named():
-        named = [e for e in candidates if scores.chars.get(e, 0) >= 50]
+        named = [e for e in candidates if scores.chars(e) >= 50]
         if not named:
             continue
         if best is None:
-            return max(named, key=lambda e: scores.chars.get(e, 0))
-        best_chars = scores.chars.get(best, 0)
-        for element in sorted(named, key=lambda e: scores.chars.get(e, 0)):
-            chars = scores.chars.get(element, 0)
+            return max(named, key=scores.chars)
+        best_chars = scores.chars(best)
+        for element in sorted(named, key=scores.chars):
+            chars = scores.chars(element)
             if contains(element, best) and chars <= _NAMED_MAX_EXTRA * best_chars:
                 return element
             if contains(best, element) and chars >= _NAMED_MIN_SHARE * best_chars:

@@ -1,0 +1,24 @@
+"""Types of the compiled passes in `_tree.pyx` (mypy reads this; the module is built by `uv sync`)."""
+
+from collections.abc import Callable
+
+from lxml.html import HtmlElement
+
+_Marks = tuple[
+    list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
+    list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
+]  # fmt: skip
+
+def page_marks(
+    root: HtmlElement,
+    verdicts: dict[tuple[str, str], tuple[bool, bool]],
+    judge: Callable[[tuple[str, str]], tuple[bool, bool]],
+    hides: Callable[[str], object],
+) -> _Marks: ...
+
+class TextTally:
+    def blocks(self, min_chars: int) -> list[tuple[HtmlElement, int, int, tuple[HtmlElement, ...]]]: ...
+    def chars(self, element: HtmlElement) -> int: ...
+    def link_chars(self, element: HtmlElement) -> int: ...
+
+def text_tally(root: HtmlElement, block_tags: frozenset[str], commas: str) -> TextTally: ...

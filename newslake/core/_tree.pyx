@@ -1,0 +1,439 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""The core's two whole-page passes, walking libxml2's nodes in C instead of through lxml's element proxies.
+
+`content.mark_page` and `content.score` visit every element of a page (~545): through lxml each visit made a
+proxy object and read attributes and text through the Python API, 1.3 ms a page together, where a walk of
+the same nodes in C costs a few microseconds. Here they read the nodes lxml's tree is made of (its public C
+API: an element's `_c_node`, `elementFactory` for the proxies handed back) and make a proxy only for an
+element that is handed back. What they decide is the Python code's decision, unchanged: the rules (which
+words, which tags, how points are credited) stay in `content.py`, which passes them in.
+
+The semantics are lxml's, to the character: an element's text is the text nodes before its first child
+element-like node (element, comment, processing instruction, entity reference), its tail the text nodes
+after it; a tag is the node's name when the node has no namespace; an attribute's value is its text nodes.
+
+Rejected: a pure-Python fallback beside this (two implementations of one rule drift apart); the extension is
+built by `uv sync` (setuptools and Cython, against the installed lxml: see `setup.py`).
+"""
+
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport strcmp, strlen
+from lxml.includes cimport tree
+from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
+
+import_lxml__etree()
+
+
+# --- reading nodes ----------------------------------------------------------------------------------------
+cdef inline bint _is_element_like(tree.xmlNode* node) noexcept nogil:
+    # lxml's `_isElement`: what iterating an element yields.
+    return (
+        node.type == tree.XML_ELEMENT_NODE
+        or node.type == tree.XML_COMMENT_NODE
+        or node.type == tree.XML_ENTITY_REF_NODE
+        or node.type == tree.XML_PI_NODE
+    )
+
+
+cdef inline bint _is_text(tree.xmlNode* node) noexcept nogil:
+    return node.type == tree.XML_TEXT_NODE or node.type == tree.XML_CDATA_SECTION_NODE
+
+
+cdef inline tree.xmlNode* _next_element_like(tree.xmlNode* node) noexcept nogil:
+    while node is not NULL and not _is_element_like(node):
+        node = node.next
+    return node
+
+
+cdef inline str _utf8(const char* data, Py_ssize_t size):
+    return data[:size].decode("utf-8")
+
+
+cdef str _attribute_value(tree.xmlAttr* attr):
+    """The attribute's value as lxml's `get` gives it (its text nodes joined; "" for a bare `hidden`)."""
+    cdef tree.xmlNode* child = attr.children
+    if child is NULL:
+        return ""
+    if child.next is NULL:
+        return _utf8(<const char*>child.content, strlen(<const char*>child.content)) if child.content is not NULL else ""
+    parts = []
+    while child is not NULL:
+        if child.content is not NULL:
+            parts.append(_utf8(<const char*>child.content, strlen(<const char*>child.content)))
+        child = child.next
+    return "".join(parts)
+
+
+cdef inline bint _named(tree.xmlNode* node, const char* name) noexcept nogil:
+    return node.ns is NULL and strcmp(<const char*>node.name, name) == 0
+
+
+cdef inline bint _attr_named(tree.xmlAttr* attr, const char* name) noexcept nogil:
+    return attr.ns is NULL and strcmp(<const char*>attr.name, name) == 0
+
+
+cdef inline tree.xmlNode* _next_in_document(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
+    """The node after `node` in document order within `top`'s subtree (children of elements only), or NULL."""
+    if node.type == tree.XML_ELEMENT_NODE and node.children is not NULL:
+        return node.children
+    while node is not top and node.next is NULL:
+        node = node.parent
+    if node is top:
+        return NULL
+    return node.next
+
+
+cdef inline _Element _proxy(_Document doc, tree.xmlNode* node):
+    return elementFactory(doc, node)
+
+
+# --- the page pass ----------------------------------------------------------------------------------------
+def page_marks(_Element root not None, dict verdicts not None, judge, hides):
+    """`content.mark_page`'s lists, in document order: (regions, marked, classed, styled, authors, bylines,
+    article_bodies, articles, mains, main_roles).
+
+    `verdicts` maps a (class, id) pair to (names chrome or a hiding class, may name a byline); `judge(pair)`
+    answers (and records) a pair it does not hold. `hides(style)` tells whether a lower-cased inline style hides.
+    """
+    cdef _Document doc = root._doc
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* node = top
+    cdef tree.xmlAttr* attr
+    cdef tree.xmlAttr* itemprop
+    cdef tree.xmlAttr* role
+    cdef tree.xmlAttr* rel
+    cdef tree.xmlAttr* klass
+    cdef tree.xmlAttr* ident
+    cdef tree.xmlAttr* style
+    cdef bint marking, is_body
+    cdef list regions = [], marked = [], classed = [], styled = [], authors = [], bylines = []
+    cdef list article_bodies = [], articles = [], mains = [], main_roles = []
+    cdef _Element element
+    while node is not NULL:
+        if node.type != tree.XML_ELEMENT_NODE:
+            node = _next_in_document(node, top)
+            continue
+        element = None
+        if _named(node, "nav") or _named(node, "aside") or _named(node, "footer"):
+            element = _proxy(doc, node)
+            regions.append(element)
+        elif _named(node, "article"):
+            element = _proxy(doc, node)
+            articles.append(element)
+        elif _named(node, "main"):
+            element = _proxy(doc, node)
+            mains.append(element)
+        attr = node.properties
+        if attr is NULL:
+            node = _next_in_document(node, top)
+            continue
+        itemprop = role = rel = klass = ident = style = NULL
+        marking = False
+        while attr is not NULL:
+            if attr.ns is NULL:
+                if _attr_named(attr, "itemprop"):
+                    itemprop = attr if itemprop is NULL else itemprop
+                elif _attr_named(attr, "role"):
+                    role = attr if role is NULL else role
+                    marking = True
+                elif _attr_named(attr, "class"):
+                    klass = attr if klass is NULL else klass
+                elif _attr_named(attr, "id"):
+                    ident = attr if ident is NULL else ident
+                elif _attr_named(attr, "style"):
+                    style = attr if style is NULL else style
+                elif _attr_named(attr, "rel"):
+                    rel = attr if rel is NULL else rel
+                elif _attr_named(attr, "aria-hidden") or _attr_named(attr, "hidden") or _attr_named(attr, "data-e2e"):
+                    marking = True
+            attr = attr.next
+        item = _attribute_value(itemprop) if itemprop is not NULL else None
+        is_body = item == "articleBody"
+        if is_body or marking:
+            if element is None:
+                element = _proxy(doc, node)
+            if is_body:
+                article_bodies.append(element)
+            marked.append(element)
+            if role is not NULL and _attribute_value(role) == "main":
+                main_roles.append(element)
+        if item == "author" or item == "name" or (
+            rel is not NULL and _named(node, "a") and _attribute_value(rel) == "author"
+        ):
+            if element is None:
+                element = _proxy(doc, node)
+            authors.append(element)
+        if klass is not NULL or ident is not NULL:
+            pair = (
+                _attribute_value(klass) if klass is not NULL else "",
+                _attribute_value(ident) if ident is not NULL else "",
+            )
+            verdict = verdicts.get(pair)
+            if verdict is None:
+                verdict = judge(pair)
+            if verdict[0]:
+                if element is None:
+                    element = _proxy(doc, node)
+                classed.append(element)
+            if verdict[1]:
+                if element is None:
+                    element = _proxy(doc, node)
+                bylines.append(element)
+        if style is not NULL and hides(_attribute_value(style).lower()):
+            if element is None:
+                element = _proxy(doc, node)
+            styled.append(element)
+        node = _next_in_document(node, top)
+    return regions, marked, classed, styled, authors, bylines, article_bodies, articles, mains, main_roles
+
+
+# --- the text tally of scoring ----------------------------------------------------------------------------
+cdef struct _Block:
+    tree.xmlNode* node
+    Py_ssize_t chars  # characters of its own text pieces, each stripped
+    Py_ssize_t link_chars  # of those, the characters inside links
+    Py_ssize_t commas
+    Py_ssize_t order  # when its first text piece was met (-1: none yet)
+
+
+cdef struct _Total:
+    tree.xmlNode* node
+    Py_ssize_t chars
+    Py_ssize_t link_chars
+
+
+cdef extern from "Python.h":
+    # CPython's `str.isspace` for one character (a macro: ASCII from a table, the rest from the Unicode
+    # database), so that the tally strips exactly what `str.strip()` strips.
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
+
+
+cdef inline bint _is_space(uint32_t code) noexcept nogil:
+    return Py_UNICODE_ISSPACE(<Py_UCS4>code)
+
+
+cdef inline uint32_t _decode_at(const unsigned char* text, Py_ssize_t* at) noexcept nogil:
+    """The code point starting at text[at[0]] (libxml2 holds valid UTF-8), advancing `at` past it."""
+    cdef unsigned char lead = text[at[0]]
+    cdef uint32_t code
+    cdef int extra
+    if lead < 0x80:
+        at[0] += 1
+        return lead
+    if lead >= 0xF0:
+        code, extra = lead & 0x07, 3
+    elif lead >= 0xE0:
+        code, extra = lead & 0x0F, 2
+    else:
+        code, extra = lead & 0x1F, 1
+    at[0] += 1
+    while extra and text[at[0]] != 0:
+        code = (code << 6) | (text[at[0]] & 0x3F)
+        at[0] += 1
+        extra -= 1
+    return code
+
+
+cdef enum:
+    _MAX_COMMAS = 8
+
+
+cdef Py_ssize_t _stripped_length(
+    const unsigned char* text, const uint32_t* comma_codes, Py_ssize_t comma_count, Py_ssize_t* commas
+) noexcept nogil:
+    """`len(text.strip())` of a UTF-8 string (whitespace as `str.isspace`); adds its commas (any of the
+    `comma_count` code points) to `commas`."""
+    cdef Py_ssize_t at = 0, count = 0, pending = 0, i
+    cdef bint started = False
+    cdef uint32_t code
+    while text[at] != 0:
+        code = _decode_at(text, &at)
+        for i in range(comma_count):
+            if code == comma_codes[i]:
+                commas[0] += 1
+                break
+        if _is_space(code):
+            if started:
+                pending += 1
+        else:
+            started = True
+            count += pending + 1
+            pending = 0
+    return count
+
+
+cdef class TextTally:
+    """Each block's own text under a root, tallied in one pass over the nodes (see `content.score`).
+
+    A block is the root or an element with a block tag; its own text is its text, the text and tails of the
+    inline elements inside it, and the tails of its children. A snapshot of the tree as it was: ask it before
+    the tree changes.
+    """
+
+    cdef _Element _root
+    cdef _Block* _blocks
+    cdef Py_ssize_t _block_count, _block_room
+    cdef _Total* _totals
+    cdef Py_ssize_t _total_count, _total_room
+    cdef Py_ssize_t _pieces_met
+    cdef frozenset _block_tags
+    cdef uint32_t _comma_codes[_MAX_COMMAS]
+    cdef Py_ssize_t _comma_count
+
+    def __cinit__(self):
+        self._blocks = NULL
+        self._totals = NULL
+
+    def __dealloc__(self):
+        free(self._blocks)
+        free(self._totals)
+
+    cdef Py_ssize_t _new_block(self, tree.xmlNode* node) except -1:
+        cdef _Block* grown
+        if self._block_count == self._block_room:
+            self._block_room = max(64, 2 * self._block_room)
+            grown = <_Block*>realloc(self._blocks, self._block_room * sizeof(_Block))
+            if grown is NULL:
+                raise MemoryError()
+            self._blocks = grown
+        self._blocks[self._block_count] = _Block(node, 0, 0, 0, -1)
+        self._block_count += 1
+        return self._block_count - 1
+
+    cdef Py_ssize_t _new_total(self, tree.xmlNode* node) except -1:
+        cdef _Total* grown
+        if self._total_count == self._total_room:
+            self._total_room = max(256, 2 * self._total_room)
+            grown = <_Total*>realloc(self._totals, self._total_room * sizeof(_Total))
+            if grown is NULL:
+                raise MemoryError()
+            self._totals = grown
+        self._totals[self._total_count] = _Total(node, 0, 0)
+        self._total_count += 1
+        return self._total_count - 1
+
+    cdef int _piece(self, Py_ssize_t block, tree.xmlNode* first, bint in_link) except -1:
+        """Add the text nodes from `first` on (an element's text or tail, as lxml collects it) to `block`."""
+        cdef tree.xmlNode* node = first
+        cdef Py_ssize_t chars = 0
+        cdef _Block* owner = &self._blocks[block]
+        # lxml joins adjacent text nodes into one string; stripping each node apart would count the spaces
+        # between them differently, so the join is measured as one piece.
+        cdef bytes joined
+        if node is NULL or not _is_text(node):
+            return 0
+        if node.next is not NULL and _is_text(node.next):
+            parts = []
+            while node is not NULL and _is_text(node):
+                if node.content is not NULL:
+                    parts.append(<bytes>(<const char*>node.content))
+                node = node.next
+            joined = b"".join(parts)
+            if not joined:
+                return 0
+            chars = _stripped_length(
+                <const unsigned char*>(<const char*>joined), self._comma_codes, self._comma_count, &owner.commas
+            )
+        else:
+            if node.content is NULL or node.content[0] == 0:
+                return 0
+            chars = _stripped_length(
+                <const unsigned char*>node.content, self._comma_codes, self._comma_count, &owner.commas
+            )
+        if owner.order < 0:
+            owner.order = self._pieces_met
+            self._pieces_met += 1
+        owner.chars += chars
+        if in_link:
+            owner.link_chars += chars
+        return 0
+
+    cdef int _visit(self, tree.xmlNode* element, Py_ssize_t owner, bint in_link, Py_ssize_t* sums) except -1:
+        """`content._visit`: the pieces of `element`'s children and their subtrees, to their owners; adds the
+        children's totals (their subtrees' block text) to `sums` (characters, link characters)."""
+        cdef tree.xmlNode* child = _next_element_like(element.children)
+        cdef Py_ssize_t child_owner, total
+        cdef Py_ssize_t inner[2]
+        cdef bint child_link
+        while child is not NULL:
+            if child.type == tree.XML_ELEMENT_NODE:
+                total = self._new_total(child)
+                if child.ns is NULL and (<bytes>(<const char*>child.name)).decode("utf-8") in self._block_tags:
+                    child_owner = self._new_block(child)
+                else:
+                    child_owner = -1
+                child_link = in_link or _named(child, "a")
+                inner[0] = inner[1] = 0
+                self._piece(owner if child_owner < 0 else child_owner, child.children, child_link)
+                self._visit(child, owner if child_owner < 0 else child_owner, child_link, inner)
+                if child_owner >= 0:  # complete now: its own tail goes to its owner, not to it
+                    inner[0] += self._blocks[child_owner].chars
+                    inner[1] += self._blocks[child_owner].link_chars
+                self._totals[total].chars = inner[0]
+                self._totals[total].link_chars = inner[1]
+                sums[0] += inner[0]
+                sums[1] += inner[1]
+                self._piece(owner, child.next, in_link)
+            child = _next_element_like(child.next)
+        return 0
+
+    def blocks(self, Py_ssize_t min_chars):
+        """The blocks with at least `min_chars` characters, in the order their text is first met, each as
+        (element, characters, commas, its nearest three ancestors up to the root, nearest first)."""
+        cdef list found = []
+        cdef _Block* block
+        cdef tree.xmlNode* above
+        cdef Py_ssize_t i
+        cdef _Document doc = self._root._doc
+        ordered = sorted(
+            (self._blocks[i].order, i) for i in range(self._block_count) if self._blocks[i].order >= 0
+        )
+        for _, i in ordered:
+            block = &self._blocks[i]
+            if block.chars < min_chars or block.chars == 0:
+                continue
+            ancestors = []
+            above = block.node
+            while above is not self._root._c_node and len(ancestors) < 3:
+                above = above.parent
+                ancestors.append(_proxy(doc, above))
+            found.append((_proxy(doc, block.node), block.chars, block.commas, tuple(ancestors)))
+        return found
+
+    def chars(self, _Element element not None):
+        """The characters of the text of the blocks in `element` (itself included); 0 outside the root."""
+        return self._total(element, False)
+
+    def link_chars(self, _Element element not None):
+        """Of `chars(element)`, those inside links."""
+        return self._total(element, True)
+
+    cdef Py_ssize_t _total(self, _Element element, bint links):
+        cdef Py_ssize_t i
+        for i in range(self._total_count):
+            if self._totals[i].node is element._c_node:
+                return self._totals[i].link_chars if links else self._totals[i].chars
+        return 0
+
+
+def text_tally(_Element root not None, frozenset block_tags not None, str commas not None):
+    """Tally the own text of every block under `root`. `block_tags`: the tags that start a block; `commas`:
+    the characters counted as commas (at most 8)."""
+    if len(commas) > _MAX_COMMAS:
+        raise ValueError(f"at most {_MAX_COMMAS} comma characters, not {len(commas)}")
+    cdef TextTally tally = TextTally.__new__(TextTally)
+    tally._root = root
+    tally._block_tags = block_tags
+    for i, character in enumerate(commas):
+        tally._comma_codes[i] = ord(character)
+    tally._comma_count = len(commas)
+    cdef Py_ssize_t sums[2]
+    sums[0] = sums[1] = 0
+    cdef Py_ssize_t total = tally._new_total(root._c_node)
+    cdef Py_ssize_t owner = tally._new_block(root._c_node)
+    tally._piece(owner, root._c_node.children, False)
+    tally._visit(root._c_node, owner, False, sums)
+    tally._totals[total].chars = sums[0] + tally._blocks[owner].chars
+    tally._totals[total].link_chars = sums[1] + tally._blocks[owner].link_chars
+    return tally

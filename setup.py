@@ -1,0 +1,18 @@
+"""Builds the core's one compiled module, `newslake.core._tree`, against the lxml it runs with.
+
+Everything else about the package is in pyproject.toml. The module reads lxml's element structs through
+lxml's public C API, so it must be compiled against the same lxml as the one installed: pyproject.toml asks
+uv to build with the runtime's lxml (`match-runtime`), and uv.lock is one of the project's cache keys, so a
+new lock rebuilds it.
+"""
+
+import lxml
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("newslake.core._tree", ["newslake/core/_tree.pyx"], include_dirs=lxml.get_include())],
+        compiler_directives={"language_level": 3},
+    )
+)

@@ -1,0 +1,204 @@
+"""The compiled passes (`newslake.core._tree`) against oracles written with lxml's Python API.
+
+The oracles are the passes as they were in Python before they were compiled: what an element's text, tail,
+tag and attributes are comes from lxml here, so a difference in how the C code reads libxml2's nodes (text
+nodes joined, whitespace stripped as `str.strip`, namespaced or duplicate attributes) fails these tests.
+"""
+
+from collections import defaultdict
+
+import lxml.etree
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml.html import HtmlElement
+
+from newslake.core import content
+from newslake.core._tree import page_marks, text_tally
+from newslake.core.content import PageMarks, mark_page
+from newslake.core.html import parse_html
+from newslake.core.tags import BLOCK_TAGS
+
+# --- oracles ----------------------------------------------------------------------------------------------
+
+
+def oracle_marks(tree: HtmlElement) -> PageMarks:
+    marks = PageMarks()
+    for element in tree.iter():
+        tag = element.tag
+        if tag in ("nav", "aside", "footer"):
+            marks.regions.append(element)
+        elif tag == "article":
+            marks.articles.append(element)
+        elif tag == "main":
+            marks.mains.append(element)
+        keys = element.keys()
+        if not keys:
+            continue
+        itemprop = element.get("itemprop")
+        if itemprop == "articleBody":
+            marks.article_bodies.append(element)
+        if itemprop == "articleBody" or {"role", "aria-hidden", "hidden", "data-e2e"} & set(keys):
+            marks.marked.append(element)
+            if element.get("role") == "main":
+                marks.main_roles.append(element)
+        if itemprop in ("author", "name") or (tag == "a" and element.get("rel") == "author"):
+            marks.authors.append(element)
+        if "class" in keys or "id" in keys:
+            names_chrome, may_be_byline = content._class_verdict((element.get("class") or "", element.get("id") or ""))
+            if names_chrome:
+                marks.classed.append(element)
+            if may_be_byline:
+                marks.bylines.append(element)
+        if "style" in keys and content._HIDDEN_STYLE.search((element.get("style") or "").lower()):
+            marks.styled.append(element)
+    return marks
+
+
+class OracleTally:
+    """Each block's own text pieces, through lxml's `.text` and `.tail`, as the scoring pass read them."""
+
+    def __init__(self, root: HtmlElement) -> None:
+        self.pieces: dict[HtmlElement, list[str]] = defaultdict(list)
+        self.own_link_chars: dict[HtmlElement, int] = defaultdict(int)
+        self.ancestry: dict[HtmlElement, tuple[HtmlElement, ...]] = {root: ()}
+        if root.text:
+            self.pieces[root].append(root.text)
+        self._visit(root, root, False, ())
+
+    def _visit(self, element: HtmlElement, owner: HtmlElement, in_link: bool, above: tuple[HtmlElement, ...]) -> None:
+        inner = (element, *above)
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            child_owner = child if child.tag in BLOCK_TAGS else owner
+            if child_owner is child:
+                self.ancestry[child] = inner
+            child_link = in_link or child.tag == "a"
+            if child.text:
+                self.pieces[child_owner].append(child.text)
+                if child_link:
+                    self.own_link_chars[child_owner] += len(child.text.strip())
+            self._visit(child, child_owner, child_link, inner)
+            if child.tail:
+                self.pieces[owner].append(child.tail)
+                if in_link:
+                    self.own_link_chars[owner] += len(child.tail.strip())
+
+    def blocks(self, min_chars: int) -> list[tuple[HtmlElement, int, int, tuple[HtmlElement, ...]]]:
+        found = []
+        for block, texts in self.pieces.items():
+            chars = sum(len(t.strip()) for t in texts)
+            if chars and chars >= min_chars:
+                commas = sum("".join(texts).count(c) for c in content._COMMAS)
+                found.append((block, chars, commas, self.ancestry[block][:3]))
+        return found
+
+    def totals(self) -> tuple[dict[HtmlElement, int], dict[HtmlElement, int]]:
+        chars: dict[HtmlElement, int] = defaultdict(int)
+        link_chars: dict[HtmlElement, int] = defaultdict(int)
+        for block, texts in self.pieces.items():
+            block_chars = sum(len(t.strip()) for t in texts)
+            if not block_chars:
+                continue
+            for element in (block, *self.ancestry[block]):
+                chars[element] += block_chars
+                link_chars[element] += self.own_link_chars.get(block, 0)
+        return chars, link_chars
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+_TAGS = st.sampled_from(
+    ["div", "p", "span", "a", "b", "li", "ul", "h2", "section", "nav", "aside", "footer", "article", "main", "td",
+     "figcaption", "em", "table"]
+)  # fmt: skip
+_ATTRIBUTES = st.sampled_from(
+    ["", ' class="story-body"', ' class="sidebar"', ' id="comments"', ' class="byline x"', ' class="d-none"',
+     ' id="main" class="nav"', ' role="main"', ' role="navigation"', ' itemprop="articleBody"', ' itemprop="author"',
+     ' itemprop="name"', ' rel="author"', " hidden", ' aria-hidden="true"', ' data-e2e="advertisement"',
+     ' style="display: NONE"', ' style="color:red"', ' class="a" class="sidebar"', ' class=""', ' xml:lang="en"',
+     ' class="&#x4E2D;&amp;nav"']
+)  # fmt: skip
+# Whitespace of every kind str.strip() strips (no-break, ideographic, separators, control separators), commas
+# of each kind counted, CJK text, entities that become characters.
+_TEXT = st.lists(
+    st.sampled_from(
+        ["word", " ", "\n", "\t", "\u00a0", "\u3000", "\u2028", "\u200b", "\x1c", "，", "、", ";", "；", ",", "中文",
+         "é", "&amp;", "&nbsp;", "&#12288;", "<!-- c -->", "🙂"]
+    ),
+    max_size=6,
+).map("".join)  # fmt: skip
+
+
+@st.composite
+def _markup(draw: st.DrawFn, depth: int = 0) -> str:
+    tag, attributes = draw(_TAGS), draw(_ATTRIBUTES)
+    children = draw(st.lists(_markup(depth + 1), max_size=3)) if depth < 4 else []
+    inside = draw(_TEXT) + "".join(child + draw(_TEXT) for child in children)
+    return f"<{tag}{attributes}>{inside}</{tag}>{draw(_TEXT)}"
+
+
+def _page(blocks: list[str]) -> HtmlElement:
+    return parse_html(f"<html><body>{''.join(blocks)}</body></html>")
+
+
+# --- tests ------------------------------------------------------------------------------------------------
+@settings(max_examples=300)
+@given(st.lists(_markup(), min_size=1, max_size=4))
+def test_page_marks_are_the_oracles(blocks: list[str]) -> None:
+    tree = _page(blocks)
+    assert mark_page(tree) == oracle_marks(tree)
+
+
+@settings(max_examples=300)
+@given(st.lists(_markup(), min_size=1, max_size=4), st.integers(0, 30))
+def test_the_text_tally_is_the_oracles(blocks: list[str], min_chars: int) -> None:
+    tree = _page(blocks)
+    root = tree.find("body")
+    assert root is not None
+    tally = text_tally(root, BLOCK_TAGS, content._COMMAS)
+    oracle = OracleTally(root)
+    assert tally.blocks(min_chars) == oracle.blocks(min_chars)
+    chars, link_chars = oracle.totals()
+    for element in tree.iter():
+        assert (tally.chars(element), tally.link_chars(element)) == (chars.get(element, 0), link_chars.get(element, 0))
+
+
+def test_adjacent_text_nodes_are_one_piece_as_lxml_joins_them() -> None:
+    # Dropping an element but keeping its tail (what pruning scripts does) leaves two text nodes side by
+    # side; lxml reads them as one string, stripped once, and so must the tally.
+    page = "<html><body><div><p>x</p>  a ,<script>s</script> b  <i>c</i></div></body></html>"
+    root = parse_html(page).find("body/div")
+    assert root is not None
+    lxml.etree.strip_elements(root, "script", with_tail=False)
+    assert root[0].tail == "  a , b  "
+    oracle = OracleTally(root)
+    tally = text_tally(root, BLOCK_TAGS, content._COMMAS)
+    assert tally.blocks(0) == oracle.blocks(0)
+    # "a , b" is 5 characters; stripped apart, "  a ," and " b  " would be 3 + 1.
+    assert tally.chars(root) == oracle.totals()[0][root] == 1 + 5 + 1  # <p>x, the joined tail, <i>c
+
+
+def test_an_element_outside_the_root_holds_no_tallied_text() -> None:
+    tree = _page([f"<div><p>{'text ' * 10}</p></div><aside><p>{'more ' * 10}</p></aside>"])
+    div, aside = tree.find("body/div"), tree.find("body/aside")
+    assert div is not None and aside is not None
+    tally = text_tally(div, BLOCK_TAGS, content._COMMAS)
+    assert (tally.chars(div), tally.chars(aside), tally.chars(aside[0])) == (49, 0, 0)
+
+
+def test_too_many_comma_characters_are_refused() -> None:
+    root = _page(["<p>x</p>"])
+    try:
+        text_tally(root, BLOCK_TAGS, ",;:.!?。、，")
+    except ValueError as exc:
+        assert "at most 8" in str(exc)
+    else:
+        raise AssertionError("nine comma characters were accepted")
+
+
+def test_marks_are_handed_back_as_the_elements_of_the_tree() -> None:
+    # The same proxies lxml hands out (identity), so that the rest of the core can compare and detach them.
+    tree = _page(['<nav id="n"><a rel="author" href="/a">A</a></nav>'])
+    marks = page_marks(tree, {}, content._class_verdict, content._HIDDEN_STYLE.search)
+    regions, authors = marks[0], marks[4]
+    assert regions[0] is tree.find(".//nav") and authors[0] is tree.find(".//a")
