@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
 from newslake.core import content
-from newslake.core._tree import page_marks, text_tally
+from newslake.core._tree import joined_text, links_in, page_marks, text_content, text_tally
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import parse_html
 from newslake.core.tags import BLOCK_TAGS
@@ -112,7 +112,8 @@ _TAGS = st.sampled_from(
      "figcaption", "em", "table"]
 )  # fmt: skip
 _ATTRIBUTES = st.sampled_from(
-    ["", ' class="story-body"', ' class="sidebar"', ' id="comments"', ' class="byline x"', ' class="d-none"',
+    ["", ' class="story-body"', ' href="/a"', ' href=""', ' href="x&amp;y"',
+     ' class="sidebar"', ' id="comments"', ' class="byline x"', ' class="d-none"',
      ' id="main" class="nav"', ' role="main"', ' role="navigation"', ' itemprop="articleBody"', ' itemprop="author"',
      ' itemprop="name"', ' rel="author"', " hidden", ' aria-hidden="true"', ' data-e2e="advertisement"',
      ' style="display: NONE"', ' style="color:red"', ' class="a" class="sidebar"', ' class=""', ' xml:lang="en"',
@@ -123,7 +124,8 @@ _ATTRIBUTES = st.sampled_from(
 _TEXT = st.lists(
     st.sampled_from(
         ["word", " ", "\n", "\t", "\u00a0", "\u3000", "\u2028", "\u200b", "\x1c", "，", "、", ";", "；", ",", "中文",
-         "é", "&amp;", "&nbsp;", "&#12288;", "<!-- c -->", "🙂"]
+         "é", "&amp;", "&nbsp;", "&#12288;", "<!-- c -->", "🙂",
+         "<script>s</script>"]
     ),
     max_size=6,
 ).map("".join)  # fmt: skip
@@ -202,3 +204,26 @@ def test_marks_are_handed_back_as_the_elements_of_the_tree() -> None:
     marks = page_marks(tree, {}, content._class_verdict, content._HIDDEN_STYLE.search)
     regions, authors = marks[0], marks[4]
     assert regions[0] is tree.find(".//nav") and authors[0] is tree.find(".//a")
+
+
+def _pruned_page(blocks: list[str]) -> HtmlElement:
+    # Scripts dropped with their tails kept, as the core prunes: text nodes side by side where they were.
+    tree = _page([f"{block}b<script>s</script>c{block}" for block in blocks])
+    lxml.etree.strip_elements(tree, "script", with_tail=False)
+    return tree
+
+
+@settings(max_examples=200)
+@given(st.lists(_markup(), min_size=1, max_size=3), st.sampled_from([" ", "", " | "]))
+def test_text_helpers_are_what_lxml_gives(blocks: list[str], separator: str) -> None:
+    tree = _pruned_page(blocks)
+    for element in tree.iter():
+        assert text_content(element) == element.text_content()
+        assert joined_text(element, separator) == separator.join(element.itertext())
+        expected = [(a.get("href"), a.text_content()) for a in element.iter("a") if a.get("href") is not None]
+        assert links_in(element) == expected
+
+
+def test_links_in_reads_hrefs_as_lxml_does() -> None:
+    tree = _page(['<p><a href="/x?a=1&amp;b=2">one <b>two</b></a> <a name="n">no href</a><a href="">empty</a></p>'])
+    assert links_in(tree) == [("/x?a=1&b=2", "one two"), ("", "empty")]

@@ -437,3 +437,89 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
     tally._totals[total].chars = sums[0] + tally._blocks[owner].chars
     tally._totals[total].link_chars = sums[1] + tally._blocks[owner].link_chars
     return tally
+
+
+# --- text -------------------------------------------------------------------------------------------------
+cdef int _append_descendant_text(tree.xmlNode* node, list parts) except -1:
+    """The content of every text and CDATA node under `node`, in document order, appended to `parts`."""
+    cdef tree.xmlNode* child = node.children
+    while child is not NULL:
+        if _is_text(child):
+            if child.content is not NULL and child.content[0] != 0:
+                parts.append(<bytes>(<const char*>child.content))
+        elif child.type == tree.XML_ELEMENT_NODE:
+            _append_descendant_text(child, parts)
+        child = child.next
+    return 0
+
+
+cdef str _descendant_text(tree.xmlNode* node):
+    cdef tree.xmlNode* child = node.children
+    if child is NULL:
+        return ""
+    if child.next is NULL and _is_text(child):  # most links and many paragraphs: one text node
+        return _utf8(<const char*>child.content, strlen(<const char*>child.content)) if child.content is not NULL else ""
+    cdef list parts = []
+    _append_descendant_text(node, parts)
+    return b"".join(parts).decode("utf-8")
+
+
+def text_content(_Element element not None):
+    """All the text inside `element` (its descendants' text and tails, not its own tail), as lxml.html's
+    `text_content()` and `tostring(method="text", with_tail=False)` give it."""
+    return _descendant_text(element._c_node)
+
+
+def links_in(_Element element not None):
+    """(href, text inside) of every `<a>` with an href in `element`'s subtree (itself included), in document
+    order: what `element.iter("a")` with `get("href")` and `text_content()` give, without a proxy per link."""
+    cdef tree.xmlNode* top = element._c_node
+    cdef tree.xmlNode* node = top
+    cdef tree.xmlAttr* attr
+    cdef list found = []
+    while node is not NULL:
+        if node.type == tree.XML_ELEMENT_NODE and _named(node, "a"):
+            attr = node.properties
+            while attr is not NULL and not _attr_named(attr, "href"):
+                attr = attr.next
+            if attr is not NULL:
+                found.append((_attribute_value(attr), _descendant_text(node)))
+        node = _next_in_document(node, top)
+    return found
+
+
+cdef inline int _collect_text(tree.xmlNode* first, list parts) except -1:
+    """lxml's text (or tail) from `first` on: the adjacent text nodes' content joined, appended to `parts`
+    as one piece; nothing when there is no text node ("" when there are text nodes, all empty)."""
+    cdef tree.xmlNode* node = first
+    if node is NULL or not _is_text(node):
+        return 0
+    if node.next is NULL or not _is_text(node.next):
+        parts.append(<bytes>(<const char*>node.content) if node.content is not NULL else b"")
+        return 0
+    cdef list run = []
+    while node is not NULL and _is_text(node):
+        if node.content is not NULL:
+            run.append(<bytes>(<const char*>node.content))
+        node = node.next
+    parts.append(b"".join(run))
+    return 0
+
+
+cdef int _itertext(tree.xmlNode* element, list parts) except -1:
+    cdef tree.xmlNode* child
+    _collect_text(element.children, parts)
+    child = _next_element_like(element.children)
+    while child is not NULL:
+        if child.type == tree.XML_ELEMENT_NODE:
+            _itertext(child, parts)
+        _collect_text(child.next, parts)  # a comment's or processing instruction's tail too, as lxml yields it
+        child = _next_element_like(child.next)
+    return 0
+
+
+def joined_text(_Element element not None, str separator not None):
+    """`separator.join(element.itertext())`: the texts and tails inside `element` (not its own tail)."""
+    cdef list parts = []
+    _itertext(element._c_node, parts)
+    return separator.encode("utf-8").join(parts).decode("utf-8")

@@ -17,6 +17,7 @@ from itertools import islice
 import lxml.etree
 from lxml.html import HtmlElement
 
+from newslake.core._tree import joined_text, links_in
 from newslake.core.content import (
     BODY_WORDS,
     Chrome,
@@ -342,16 +343,14 @@ class _Walker:
     def add_links(self, element: HtmlElement, position: int | None, context: LinkContext) -> None:
         # The hot loop of whole pages (~120 links a page, most of them menus): locals, positional arguments.
         base, origin, page_url, site, links = self.base_url, self.base_origin, self.page_url, self.site, self.links
-        for anchor in element.iter("a"):
-            raw = anchor.get("href")
-            if raw is None:
-                continue
+        for raw, inside in links_in(element):  # (href, text) of each <a href>, read in C without proxies
             target = link_target(raw, base, origin)
             if isinstance(target, UrlError) or target.page == page_url:
                 self.links_dropped += 1  # unusable, or a jump within this page: not a link to anything
                 continue
-            text = normalise_text(text_of(anchor)) or None
-            links.append(Link(position, target.url, text, target.host, target.site == site, context))
+            links.append(
+                Link(position, target.url, normalise_text(inside) or None, target.host, target.site == site, context)
+            )
 
     def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
         """The links around the article, without a position: chrome regions by kind, the rest as `page`.
@@ -571,7 +570,7 @@ def _prune(root: HtmlElement) -> None:
 
 def _page_text(tree: HtmlElement) -> str:
     body = tree.find("body")
-    return normalise_text(" ".join((body if body is not None else tree).itertext()))
+    return normalise_text(joined_text(body if body is not None else tree, " "))  # " ".join(itertext()), in C
 
 
 _SIGNATURE_WEIGHT = 8.0
