@@ -227,3 +227,14 @@ def test_text_helpers_are_what_lxml_gives(blocks: list[str], separator: str) -> 
 def test_links_in_reads_hrefs_as_lxml_does() -> None:
     tree = _page(['<p><a href="/x?a=1&amp;b=2">one <b>two</b></a> <a name="n">no href</a><a href="">empty</a></p>'])
     assert links_in(tree) == [("/x?a=1&b=2", "one two"), ("", "empty")]
+
+
+def test_the_module_refuses_an_lxml_it_was_not_compiled_against() -> None:
+    # It reads lxml's structs as they were at compile time; another lxml must stop the import, not be read.
+    import subprocess
+    import sys
+
+    code = "import lxml.etree; lxml.etree.__version__ = '0.0.1'; import newslake.core._tree"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "compiled against lxml" in done.stderr and "but lxml 0.0.1 is installed" in done.stderr

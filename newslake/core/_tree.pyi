@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 from lxml.html import HtmlElement
 
+BUILT_AGAINST_LXML: str  # the lxml version the module was compiled against
+
 _Marks = tuple[
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],

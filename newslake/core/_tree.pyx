@@ -20,8 +20,19 @@ from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
-from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
+from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Document, _Element, elementFactory, import_lxml__etree
 
+import lxml.etree
+
+# The structs read here are lxml's as they were at compile time: another lxml installed since (a hand-run
+# `pip install -U lxml`) may lay them out otherwise, and reading them would go wrong silently. `make env`
+# (uv sync) rebuilds this module whenever uv.lock changes.
+BUILT_AGAINST_LXML = (<bytes>LXML_VERSION_STRING).decode("ascii")
+if lxml.etree.__version__ != BUILT_AGAINST_LXML:
+    raise ImportError(
+        f"newslake.core._tree was compiled against lxml {BUILT_AGAINST_LXML} but lxml {lxml.etree.__version__} "
+        "is installed: rebuild it (`make env`, or `uv sync --reinstall-package newslake`)"
+    )
 import_lxml__etree()
 
 
