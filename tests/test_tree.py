@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
 from newslake.core import content
-from newslake.core._tree import joined_text, links_in, page_marks, text_content, text_tally
+from newslake.core._tree import joined_text, links_in, page_marks, text_content, text_length, text_tally
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import parse_html
 from newslake.core.tags import BLOCK_TAGS
@@ -216,9 +216,11 @@ def _pruned_page(blocks: list[str]) -> HtmlElement:
 @settings(max_examples=200)
 @given(st.lists(_markup(), min_size=1, max_size=3), st.sampled_from([" ", "", " | "]))
 def test_text_helpers_are_what_lxml_gives(blocks: list[str], separator: str) -> None:
+    string_length = lxml.etree.XPath("string-length(.)")
     tree = _pruned_page(blocks)
     for element in tree.iter():
         assert text_content(element) == element.text_content()
+        assert text_length(element) == string_length(element)
         assert joined_text(element, separator) == separator.join(element.itertext())
         expected = [(a.get("href"), a.text_content()) for a in element.iter("a") if a.get("href") is not None]
         assert links_in(element) == expected

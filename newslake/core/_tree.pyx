@@ -534,3 +534,26 @@ def joined_text(_Element element not None, str separator not None):
     cdef list parts = []
     _itertext(element._c_node, parts)
     return separator.encode("utf-8").join(parts).decode("utf-8")
+
+
+cdef Py_ssize_t _descendant_length(tree.xmlNode* node) noexcept nogil:
+    cdef tree.xmlNode* child = node.children
+    cdef const unsigned char* text
+    cdef Py_ssize_t length = 0, at
+    while child is not NULL:
+        if _is_text(child):
+            text = <const unsigned char*>child.content
+            if text is not NULL:
+                at = 0
+                while text[at] != 0:
+                    length += (text[at] & 0xC0) != 0x80  # a character starts at every byte but continuations
+                    at += 1
+        elif child.type == tree.XML_ELEMENT_NODE:
+            length += _descendant_length(child)
+        child = child.next
+    return length
+
+
+def text_length(_Element element not None):
+    """The characters of all the text inside `element`: XPath's `string-length(.)`, without the string."""
+    return _descendant_length(element._c_node)

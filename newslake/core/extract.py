@@ -257,7 +257,7 @@ def _is_gallery(element: HtmlElement) -> bool:
 
 
 def _link_chars(elements: Iterable[HtmlElement]) -> int:
-    return sum(len(normalise_text(text_of(a))) for element in elements for a in _anchors(element))
+    return sum(len(normalise_text(inside)) for element in elements for _, inside in links_in(element))
 
 
 def _is_link_block(elements: Iterable[HtmlElement], text: str) -> bool:
@@ -416,8 +416,9 @@ def _is_dateline(element: HtmlElement, text: str) -> bool:
 
 
 def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
-    for img in _pictures(element):
-        handle_image(walker, img)
+    if walker.shape.has_img(element):  # most paragraphs hold none: no search for them
+        for img in _pictures(element):
+            handle_image(walker, img)
     text = _text(element)
     if not text or _is_dateline(element, text):
         return
