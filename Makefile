@@ -49,6 +49,7 @@ lint: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync mypy
+	$(UV) run --frozen --no-sync cython-lint $(wildcard newslake/core/*.pyx)
 
 # A local Prefect server (SQLite under PREFECT_HOME, UI at http://127.0.0.1:4200), in the foreground.
 server: $(VENV_STAMP)

@@ -157,9 +157,9 @@ def test_the_text_tally_is_the_oracles(blocks: list[str], min_chars: int) -> Non
     tree = _page(blocks)
     root = tree.find("body")
     assert root is not None
-    tally = text_tally(root, BLOCK_TAGS, content._COMMAS)
+    tally = text_tally(root, BLOCK_TAGS, content._COMMAS, min_chars)
     oracle = OracleTally(root)
-    assert tally.blocks(min_chars) == oracle.blocks(min_chars)
+    assert tally.blocks == oracle.blocks(min_chars)
     chars, link_chars = oracle.totals()
     for element in tree.iter():
         assert (tally.chars(element), tally.link_chars(element)) == (chars.get(element, 0), link_chars.get(element, 0))
@@ -174,8 +174,8 @@ def test_adjacent_text_nodes_are_one_piece_as_lxml_joins_them() -> None:
     lxml.etree.strip_elements(root, "script", with_tail=False)
     assert root[0].tail == "  a , b  "
     oracle = OracleTally(root)
-    tally = text_tally(root, BLOCK_TAGS, content._COMMAS)
-    assert tally.blocks(0) == oracle.blocks(0)
+    tally = text_tally(root, BLOCK_TAGS, content._COMMAS, 0)
+    assert tally.blocks == oracle.blocks(0)
     # "a , b" is 5 characters; stripped apart, "  a ," and " b  " would be 3 + 1.
     assert tally.chars(root) == oracle.totals()[0][root] == 1 + 5 + 1  # <p>x, the joined tail, <i>c
 
@@ -184,14 +184,14 @@ def test_an_element_outside_the_root_holds_no_tallied_text() -> None:
     tree = _page([f"<div><p>{'text ' * 10}</p></div><aside><p>{'more ' * 10}</p></aside>"])
     div, aside = tree.find("body/div"), tree.find("body/aside")
     assert div is not None and aside is not None
-    tally = text_tally(div, BLOCK_TAGS, content._COMMAS)
+    tally = text_tally(div, BLOCK_TAGS, content._COMMAS, 0)
     assert (tally.chars(div), tally.chars(aside), tally.chars(aside[0])) == (49, 0, 0)
 
 
 def test_too_many_comma_characters_are_refused() -> None:
     root = _page(["<p>x</p>"])
     try:
-        text_tally(root, BLOCK_TAGS, ",;:.!?。、，")
+        text_tally(root, BLOCK_TAGS, ",;:.!?。、，", 0)
     except ValueError as exc:
         assert "at most 8" in str(exc)
     else:

@@ -17,7 +17,7 @@ built by `uv sync` (setuptools and Cython, against the installed lxml: see `setu
 """
 
 from libc.stdint cimport uint32_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, realloc
 from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Document, _Element, elementFactory, import_lxml__etree
@@ -61,17 +61,23 @@ cdef inline str _utf8(const char* data, Py_ssize_t size):
     return data[:size].decode("utf-8")
 
 
+cdef inline str _content(tree.xmlNode* node):
+    """A text node's content as str ("" when it has none)."""
+    if node.content is NULL:
+        return ""
+    return _utf8(<const char*>node.content, strlen(<const char*>node.content))
+
+
 cdef str _attribute_value(tree.xmlAttr* attr):
     """The attribute's value as lxml's `get` gives it (its text nodes joined; "" for a bare `hidden`)."""
     cdef tree.xmlNode* child = attr.children
     if child is NULL:
         return ""
     if child.next is NULL:
-        return _utf8(<const char*>child.content, strlen(<const char*>child.content)) if child.content is not NULL else ""
+        return _content(child)
     parts = []
     while child is not NULL:
-        if child.content is not NULL:
-            parts.append(_utf8(<const char*>child.content, strlen(<const char*>child.content)))
+        parts.append(_content(child))
         child = child.next
     return "".join(parts)
 
@@ -278,10 +284,12 @@ cdef class TextTally:
     """Each block's own text under a root, tallied in one pass over the nodes (see `content.score`).
 
     A block is the root or an element with a block tag; its own text is its text, the text and tails of the
-    inline elements inside it, and the tails of its children. A snapshot of the tree as it was: ask it before
-    the tree changes.
+    inline elements inside it, and the tails of its children. `blocks` is made with the tally (as proxies,
+    which keep their nodes); `chars` and `link_chars` compare node addresses and never read a node again,
+    so a tree changed since cannot make them read freed memory (they answer for the tree as it was).
     """
 
+    cdef readonly list blocks
     cdef _Element _root
     cdef _Block* _blocks
     cdef Py_ssize_t _block_count, _block_room
@@ -389,7 +397,7 @@ cdef class TextTally:
             child = _next_element_like(child.next)
         return 0
 
-    def blocks(self, Py_ssize_t min_chars):
+    cdef list _scored(self, Py_ssize_t min_chars):
         """The blocks with at least `min_chars` characters, in the order their text is first met, each as
         (element, characters, commas, its nearest three ancestors up to the root, nearest first)."""
         cdef list found = []
@@ -428,9 +436,9 @@ cdef class TextTally:
         return 0
 
 
-def text_tally(_Element root not None, frozenset block_tags not None, str commas not None):
+def text_tally(_Element root not None, frozenset block_tags not None, str commas not None, Py_ssize_t min_chars):
     """Tally the own text of every block under `root`. `block_tags`: the tags that start a block; `commas`:
-    the characters counted as commas (at most 8)."""
+    the characters counted as commas (at most 8); `blocks` lists those with at least `min_chars`."""
     if len(commas) > _MAX_COMMAS:
         raise ValueError(f"at most {_MAX_COMMAS} comma characters, not {len(commas)}")
     cdef TextTally tally = TextTally.__new__(TextTally)
@@ -447,6 +455,10 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
     tally._visit(root._c_node, owner, False, sums)
     tally._totals[total].chars = sums[0] + tally._blocks[owner].chars
     tally._totals[total].link_chars = sums[1] + tally._blocks[owner].link_chars
+    tally.blocks = tally._scored(min_chars)
+    free(tally._blocks)  # what `blocks` needed from them is in it
+    tally._blocks = NULL
+    tally._block_count = tally._block_room = 0
     return tally
 
 
@@ -469,7 +481,7 @@ cdef str _descendant_text(tree.xmlNode* node):
     if child is NULL:
         return ""
     if child.next is NULL and _is_text(child):  # most links and many paragraphs: one text node
-        return _utf8(<const char*>child.content, strlen(<const char*>child.content)) if child.content is not NULL else ""
+        return _content(child)
     cdef list parts = []
     _append_descendant_text(node, parts)
     return b"".join(parts).decode("utf-8")

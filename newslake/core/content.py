@@ -327,9 +327,9 @@ def score(root: HtmlElement) -> Scores:
     characters of each piece stripped, those inside links, commas. Through lxml's proxies that pass was
     0.4 ms a page (a proxy per element, a string per text and tail); the rules stay here.
     """
-    tally = text_tally(root, BLOCK_TAGS, _COMMAS)
+    tally = text_tally(root, BLOCK_TAGS, _COMMAS, _MIN_BLOCK_CHARS)
     raw: dict[HtmlElement, float] = defaultdict(float)
-    for block, block_chars, commas, ancestors in tally.blocks(_MIN_BLOCK_CHARS):
+    for block, block_chars, commas, ancestors in tally.blocks:
         if block.tag in HEADING_TAGS:
             continue
         points = 1 + commas + min(block_chars // 100, 3)
