@@ -181,3 +181,53 @@ def test_the_body_is_the_html_after_the_header_as_utf8(lead: str, html: str, enc
     expected = split_header(decode_seed(data)[0])[3]
     assert seed.body == expected.encode("utf-8", "replace")
     assert seed.body.startswith(b"<p>x</p>")
+
+
+def _read_header_by_split(text: str) -> tuple[object, ...]:
+    """read_header as it was written first, splitting the whole text (the oracle of the one that cuts it)."""
+    from newslake.core.seed import _RULE, _TITLE_LINK, _crawl_time
+
+    skipped = len(text) - len(text := text.lstrip("\ufeff"))
+    lines = text.split("\n", 8)
+    index = 0
+
+    def current() -> str:
+        return lines[index].rstrip("\r") if index < len(lines) else ""
+
+    while index < len(lines) and not current().strip():
+        index += 1
+    crawled_at = None
+    if current().lstrip().startswith("<!--"):
+        crawled_at = _crawl_time(current())
+        index += 1
+    match = _TITLE_LINK.match(current().strip())
+    if match is None:
+        return ("no_header",)
+    index += 1
+    if _RULE.match(current()):
+        index += 1
+    while index < len(lines) - 1 and not current().strip():
+        index += 1
+    start = skipped + sum(len(line) + 1 for line in lines[:index])
+    return crawled_at, match.group(2).strip(), min(start, skipped + len(text))
+
+
+_BLANK_LINES = st.lists(st.sampled_from(["", " ", "\r", "\t \r"]), max_size=10)
+_HEADER_LINES = st.lists(
+    st.sampled_from(["", " ", "\r", "\ufeff", "<!--1600000000000-->", "[T](https://x.com/a)", "------", "<p>x</p>"]),
+    max_size=6,
+)
+
+
+@given(_BLANK_LINES, _HEADER_LINES)
+def test_read_header_finds_what_splitting_the_whole_text_finds(blank: list[str], lines: list[str]) -> None:
+    # Blank lines first, up to past the eighth line, where read_header stops splitting the text.
+    from newslake.core.seed import read_header
+
+    text = "\n".join(blank + lines)
+    try:
+        crawled_at, _, url, start = read_header(text)
+    except SeedRejected as exc:
+        assert (exc.reason,) == _read_header_by_split(text)
+    else:
+        assert (crawled_at, url, start) == _read_header_by_split(text)

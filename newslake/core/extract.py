@@ -256,13 +256,18 @@ def _is_gallery(element: HtmlElement) -> bool:
     return len(text_of(element)) <= _GALLERY_MAX_CHARS
 
 
-def _link_chars(elements: Iterable[HtmlElement]) -> int:
-    return sum(len(normalise_text(inside)) for element in elements for _, inside in links_in(element))
+# (href, text inside) of each <a href> of a block, from `links_in`: read once, for the link-block test and
+# for the block's links.
+Anchors = list[tuple[str, str]]
 
 
-def _is_link_block(elements: Iterable[HtmlElement], text: str) -> bool:
+def _anchors_of(elements: Iterable[HtmlElement]) -> Anchors:
+    return [anchor for element in elements for anchor in links_in(element)]
+
+
+def _is_link_block(anchors: Anchors, text: str) -> bool:
     """Text that is mostly link text ("· Headline (date)" lists, "Read more: ...") is navigation, not prose."""
-    return _link_chars(elements) >= _LINK_BLOCK_SHARE * len(text)
+    return sum(len(normalise_text(inside)) for _, inside in anchors) >= _LINK_BLOCK_SHARE * len(text)
 
 
 def _int_size(value: str | None) -> int | None:
@@ -328,22 +333,24 @@ class _Walker:
         if not text:
             return
         position = self.next_position()
-        if _is_link_block(inline, text):
-            for element in inline:
-                self.add_links(element, position, LinkContext.LIST)
+        anchors = _anchors_of(inline)
+        if _is_link_block(anchors, text):
+            self.add_anchors(anchors, position, LinkContext.LIST)
             return
         self.add_paragraph(position, text, is_lead=False)
-        for element in inline:
-            self.add_links(element, position, LinkContext.PARAGRAPH)
+        self.add_anchors(anchors, position, LinkContext.PARAGRAPH)
 
     # --- rows -------------------------------------------------------------------------------------------
     def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
         self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
 
     def add_links(self, element: HtmlElement, position: int | None, context: LinkContext) -> None:
+        self.add_anchors(links_in(element), position, context)
+
+    def add_anchors(self, anchors: Anchors, position: int | None, context: LinkContext) -> None:
         # The hot loop of whole pages (~120 links a page, most of them menus): locals, positional arguments.
         base, origin, page_url, site, links = self.base_url, self.base_origin, self.page_url, self.site, self.links
-        for raw, inside in links_in(element):  # (href, text) of each <a href>, read in C without proxies
+        for raw, inside in anchors:
             target = link_target(raw, base, origin)
             if isinstance(target, UrlError) or target.page == page_url:
                 self.links_dropped += 1  # unusable, or a jump within this page: not a link to anything
@@ -423,12 +430,13 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
     if not text or _is_dateline(element, text):
         return
     position = walker.next_position()
-    if _is_link_block([element], text):
-        walker.add_links(element, position, LinkContext.LIST)
+    anchors = links_in(element)
+    if _is_link_block(anchors, text):
+        walker.add_anchors(anchors, position, LinkContext.LIST)
         return
     is_lead = walker.lead_allowed() and _is_lead(element, text)
     walker.add_paragraph(position, text, is_lead=is_lead)
-    walker.add_links(element, position, LinkContext.PARAGRAPH)
+    walker.add_anchors(anchors, position, LinkContext.PARAGRAPH)
 
 
 def _only_links(item: HtmlElement) -> bool:
