@@ -198,3 +198,36 @@ def test_fast_date_patterns_find_what_their_readable_forms_find(name: str, text:
     assert [m.groups() + m.span() for m in fast.finditer(text)] == [
         m.groups() + m.span() for m in readable.finditer(text)
     ]
+
+
+_MONTHISH = st.lists(
+    st.sampled_from(
+        ["March", "MARCH", "mar", "Mar.", "märz", "Août", "déc", "Mayor", "xMay", "éMay", "ſept", "September",
+         "septiembre", "Octobre", "enero", "5", "21", "21st", ",", " ", "  ", "2005", "1999", "10:30", "pm", "EST",
+         "年", "é"]
+    ),
+    max_size=10,
+).map(" ".join)  # fmt: skip
+
+
+@given(text=_MONTHISH)
+@example(text="xMarch 5, 2005 éMay 6, 2005 March 7, 2005")
+@example(text="enero 5, 2005 Enero 6 2006 ſept 7 2007")  # every initial, either case
+def test_month_first_dates_are_those_the_plain_pattern_finds(text: str) -> None:
+    # The pattern starts with a month's initial (for speed); the plain form reads any 3-9 letter word at a
+    # word start. Words that are no month give no date either way, so the dates found must be the same.
+    import re
+
+    from newslake.core import dates
+
+    plain = re.compile(
+        r"(?<![A-Za-zéûä])([A-Za-zéûä]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})"
+        + dates._TIME
+        + dates._ZONE,
+        re.IGNORECASE,
+    )
+
+    def found(pattern: re.Pattern[str]) -> list[tuple[int, object]]:
+        return [(m.start(), d) for m in pattern.finditer(text) if (d := dates._from_match(m, "mdy")) is not None]
+
+    assert found(dates._EN_MDY) == found(plain)

@@ -67,9 +67,14 @@ _CJK_MONTH = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?!\s*\d)")
 # March 21, 2005 / 21 March 2005 [11:21]
 _MONTH_NAME = r"([A-Za-zéûä]{3,9})\.?"
 # The month name starts a word: tried at every letter, "...ember 5, 2020" inside a longer word made each
-# position of English text a try (half the time of all date patterns).
+# position of English text a try (half the time of all date patterns). So the pattern starts with a
+# month's first letter, matched case-sensitively in both cases: re then skips to those letters instead of
+# trying the lookbehind at every position (0.37 -> 0.22 ms a page text). Other words read there are no
+# month (`_from_match` looks the name up), as before; test_dates compares with the plain form.
+_MONTH_INITIALS = "".join(sorted({name[0] for name in _MONTHS} | {name[0].upper() for name in _MONTHS}))
 _EN_MDY = re.compile(
-    r"(?<![A-Za-zéûä])" + _MONTH_NAME + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
+    rf"((?-i:[{_MONTH_INITIALS}])(?<![A-Za-zéûä].)[A-Za-zéûä]{{2,8}})\.?"
+    r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})" + _TIME + _ZONE,
     re.IGNORECASE,
 )
 _EN_DMY = re.compile(
