@@ -280,6 +280,19 @@ cdef Py_ssize_t _stripped_length(
     return count
 
 
+cdef void* _with_room(void* items, Py_ssize_t count, Py_ssize_t* room, size_t size) except NULL:
+    """`items` (`count` of `size` bytes each, `room[0]` allocated) with room for one more: grown twofold when
+    full (and `room` updated), the same pointer otherwise."""
+    cdef void* grown
+    if items is not NULL and count < room[0]:
+        return items
+    room[0] = max(64, 2 * room[0])
+    grown = realloc(items, room[0] * size)
+    if grown is NULL:
+        raise MemoryError()
+    return grown
+
+
 cdef class TextTally:
     """Each block's own text under a root, tallied in one pass over the nodes (see `content.score`).
 
@@ -309,25 +322,13 @@ cdef class TextTally:
         free(self._totals)
 
     cdef Py_ssize_t _new_block(self, tree.xmlNode* node) except -1:
-        cdef _Block* grown
-        if self._block_count == self._block_room:
-            self._block_room = max(64, 2 * self._block_room)
-            grown = <_Block*>realloc(self._blocks, self._block_room * sizeof(_Block))
-            if grown is NULL:
-                raise MemoryError()
-            self._blocks = grown
+        self._blocks = <_Block*>_with_room(self._blocks, self._block_count, &self._block_room, sizeof(_Block))
         self._blocks[self._block_count] = _Block(node, 0, 0, 0, -1)
         self._block_count += 1
         return self._block_count - 1
 
     cdef Py_ssize_t _new_total(self, tree.xmlNode* node) except -1:
-        cdef _Total* grown
-        if self._total_count == self._total_room:
-            self._total_room = max(256, 2 * self._total_room)
-            grown = <_Total*>realloc(self._totals, self._total_room * sizeof(_Total))
-            if grown is NULL:
-                raise MemoryError()
-            self._totals = grown
+        self._totals = <_Total*>_with_room(self._totals, self._total_count, &self._total_room, sizeof(_Total))
         self._totals[self._total_count] = _Total(node, 0, 0)
         self._total_count += 1
         return self._total_count - 1
