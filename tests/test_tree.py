@@ -25,7 +25,7 @@ def oracle_marks(tree: HtmlElement) -> PageMarks:
     marks = PageMarks()
     for element in tree.iter():
         tag = element.tag
-        if tag in ("nav", "aside", "footer"):
+        if tag in content._REGION_TAGS:
             marks.regions.append(element)
         elif tag == "article":
             marks.articles.append(element)
@@ -37,11 +37,11 @@ def oracle_marks(tree: HtmlElement) -> PageMarks:
         itemprop = element.get("itemprop")
         if itemprop == "articleBody":
             marks.article_bodies.append(element)
-        if itemprop == "articleBody" or {"role", "aria-hidden", "hidden", "data-e2e"} & set(keys):
+        if itemprop == "articleBody" or content._MARKING_ATTRIBUTES & set(keys):
             marks.marked.append(element)
             if element.get("role") == "main":
                 marks.main_roles.append(element)
-        if itemprop in ("author", "name") or (tag == "a" and element.get("rel") == "author"):
+        if itemprop in content._AUTHOR_ITEMPROPS or (tag == "a" and element.get("rel") == "author"):
             marks.authors.append(element)
         if "class" in keys or "id" in keys:
             names_chrome, may_be_byline = content._class_verdict((element.get("class") or "", element.get("id") or ""))
@@ -201,7 +201,7 @@ def test_too_many_comma_characters_are_refused() -> None:
 def test_marks_are_handed_back_as_the_elements_of_the_tree() -> None:
     # The same proxies lxml hands out (identity), so that the rest of the core can compare and detach them.
     tree = _page(['<nav id="n"><a rel="author" href="/a">A</a></nav>'])
-    marks = page_marks(tree, {}, content._class_verdict, content._HIDDEN_STYLE.search)
+    marks = page_marks(tree, ("nav",), (), frozenset(), {}, content._class_verdict, content._HIDDEN_STYLE.search)
     regions, authors = marks[0], marks[4]
     assert regions[0] is tree.find(".//nav") and authors[0] is tree.find(".//a")
 

@@ -1,6 +1,6 @@
 """Types of the compiled passes in `_tree.pyx` (mypy reads this; the module is built by `uv sync`)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from lxml.html import HtmlElement
 
@@ -13,6 +13,9 @@ _Marks = tuple[
 
 def page_marks(
     root: HtmlElement,
+    region_tags: Iterable[str],
+    marking_attributes: Iterable[str],
+    author_itemprops: frozenset[str],
     verdicts: dict[tuple[str, str], tuple[bool, bool]],
     judge: Callable[[tuple[str, str]], tuple[bool, bool]],
     hides: Callable[[str], object],

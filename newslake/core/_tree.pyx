@@ -1,12 +1,15 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""The core's two whole-page passes, walking libxml2's nodes in C instead of through lxml's element proxies.
+"""The core's reads of a page's tree, walking libxml2's nodes in C instead of through lxml's element proxies.
 
 `content.mark_page` and `content.score` visit every element of a page (~545): through lxml each visit made a
 proxy object and read attributes and text through the Python API, 1.3 ms a page together, where a walk of
 the same nodes in C costs a few microseconds. Here they read the nodes lxml's tree is made of (its public C
 API: an element's `_c_node`, `elementFactory` for the proxies handed back) and make a proxy only for an
 element that is handed back. What they decide is the Python code's decision, unchanged: the rules (which
-words, which tags, how points are credited) stay in `content.py`, which passes them in.
+tags, attributes and words, how points are credited) stay in `content.py`, which passes them in; the names
+read here are the fields of `content.PageMarks` (article, main, itemprop=articleBody, role=main, rel=author).
+The text readers below (`text_content`, `links_in`, `joined_text`, `text_length`) serve the walk and the
+chrome step the same way.
 
 The semantics are lxml's, to the character: an element's text is the text nodes before its first child
 element-like node (element, comment, processing instruction, entity reference), its tail the text nodes
@@ -106,12 +109,36 @@ cdef inline _Element _proxy(_Document doc, tree.xmlNode* node):
 
 
 # --- the page pass ----------------------------------------------------------------------------------------
-def page_marks(_Element root not None, dict verdicts not None, judge, hides):
+cdef list _utf8_names(names):
+    return [name.encode("utf-8") for name in names]
+
+
+cdef inline bint _among(const char* name, list names) noexcept:
+    """Whether `name` is one of `names` (UTF-8 bytes: a handful, compared in C)."""
+    cdef bytes candidate
+    for candidate in names:
+        if strcmp(name, <const char*>candidate) == 0:
+            return True
+    return False
+
+
+def page_marks(
+    _Element root not None,
+    region_tags,
+    marking_attributes,
+    frozenset author_itemprops not None,
+    dict verdicts not None,
+    judge,
+    hides,
+):
     """`content.mark_page`'s lists, in document order: (regions, marked, classed, styled, authors, bylines,
     article_bodies, articles, mains, main_roles).
 
-    `verdicts` maps a (class, id) pair to (names chrome or a hiding class, may name a byline); `judge(pair)`
-    answers (and records) a pair it does not hold. `hides(style)` tells whether a lower-cased inline style hides.
+    `region_tags`: the tags of chrome regions; `marking_attributes`: the attributes that mark an element for
+    the chrome step (with itemprop=articleBody); `author_itemprops`: the itemprops of author markup (with
+    <a rel=author>). `verdicts` maps a (class, id) pair to (names chrome or a hiding class, may name a
+    byline); `judge(pair)` answers (and records) a pair it does not hold. `hides(style)` tells whether a
+    lower-cased inline style hides.
     """
     cdef _Document doc = root._doc
     cdef tree.xmlNode* top = root._c_node
@@ -126,13 +153,14 @@ def page_marks(_Element root not None, dict verdicts not None, judge, hides):
     cdef bint marking, is_body
     cdef list regions = [], marked = [], classed = [], styled = [], authors = [], bylines = []
     cdef list article_bodies = [], articles = [], mains = [], main_roles = []
+    cdef list regions_named = _utf8_names(region_tags), marking_named = _utf8_names(marking_attributes)
     cdef _Element element
     while node is not NULL:
         if node.type != tree.XML_ELEMENT_NODE:
             node = _next_in_document(node, top)
             continue
         element = None
-        if _named(node, "nav") or _named(node, "aside") or _named(node, "footer"):
+        if node.ns is NULL and _among(<const char*>node.name, regions_named):
             element = _proxy(doc, node)
             regions.append(element)
         elif _named(node, "article"):
@@ -153,7 +181,6 @@ def page_marks(_Element root not None, dict verdicts not None, judge, hides):
                     itemprop = attr if itemprop is NULL else itemprop
                 elif _attr_named(attr, "role"):
                     role = attr if role is NULL else role
-                    marking = True
                 elif _attr_named(attr, "class"):
                     klass = attr if klass is NULL else klass
                 elif _attr_named(attr, "id"):
@@ -162,8 +189,7 @@ def page_marks(_Element root not None, dict verdicts not None, judge, hides):
                     style = attr if style is NULL else style
                 elif _attr_named(attr, "rel"):
                     rel = attr if rel is NULL else rel
-                elif _attr_named(attr, "aria-hidden") or _attr_named(attr, "hidden") or _attr_named(attr, "data-e2e"):
-                    marking = True
+                marking = marking or _among(<const char*>attr.name, marking_named)
             attr = attr.next
         item = _attribute_value(itemprop) if itemprop is not NULL else None
         is_body = item == "articleBody"
@@ -175,7 +201,7 @@ def page_marks(_Element root not None, dict verdicts not None, judge, hides):
             marked.append(element)
             if role is not NULL and _attribute_value(role) == "main":
                 main_roles.append(element)
-        if item == "author" or item == "name" or (
+        if item in author_itemprops or (
             rel is not NULL and _named(node, "a") and _attribute_value(rel) == "author"
         ):
             if element is None:

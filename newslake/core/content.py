@@ -233,7 +233,17 @@ def mark_page(tree: HtmlElement) -> PageMarks:
     element's proxy), and named-region XPaths after the chrome left (four more scans); the same pass in
     Python, through lxml's proxies, was 0.7 ms.
     """
-    return PageMarks(*page_marks(tree, _VERDICTS, _class_verdict, _HIDDEN_STYLE.search))
+    return PageMarks(
+        *page_marks(
+            tree,
+            tuple(_REGION_TAGS),
+            _MARKING_ATTRIBUTES,
+            _AUTHOR_ITEMPROPS,
+            _VERDICTS,
+            _class_verdict,
+            _HIDDEN_STYLE.search,
+        )
+    )
 
 
 def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
