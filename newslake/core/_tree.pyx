@@ -122,6 +122,13 @@ cdef inline bint _among(const char* name, list names) noexcept:
     return False
 
 
+# The attributes the page pass reads the values of, and where each is found in its `read` array.
+cdef enum:
+    _ITEMPROP, _ROLE, _REL, _CLASS, _ID, _STYLE, _READ_COUNT
+cdef const char* _READ[_READ_COUNT]
+_READ[:] = [b"itemprop", b"role", b"rel", b"class", b"id", b"style"]
+
+
 def page_marks(
     _Element root not None,
     region_tags,
@@ -144,12 +151,14 @@ def page_marks(
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* node = top
     cdef tree.xmlAttr* attr
+    cdef tree.xmlAttr* read[_READ_COUNT]  # the first attribute of each name in _READ, or NULL
     cdef tree.xmlAttr* itemprop
     cdef tree.xmlAttr* role
     cdef tree.xmlAttr* rel
     cdef tree.xmlAttr* klass
     cdef tree.xmlAttr* ident
     cdef tree.xmlAttr* style
+    cdef Py_ssize_t i
     cdef bint marking, is_body
     cdef list regions = [], marked = [], classed = [], styled = [], authors = [], bylines = []
     cdef list article_bodies = [], articles = [], mains = [], main_roles = []
@@ -173,24 +182,19 @@ def page_marks(
         if attr is NULL:
             node = _next_in_document(node, top)
             continue
-        itemprop = role = rel = klass = ident = style = NULL
+        for i in range(_READ_COUNT):
+            read[i] = NULL
         marking = False
         while attr is not NULL:
             if attr.ns is NULL:
-                if _attr_named(attr, "itemprop"):
-                    itemprop = attr if itemprop is NULL else itemprop
-                elif _attr_named(attr, "role"):
-                    role = attr if role is NULL else role
-                elif _attr_named(attr, "class"):
-                    klass = attr if klass is NULL else klass
-                elif _attr_named(attr, "id"):
-                    ident = attr if ident is NULL else ident
-                elif _attr_named(attr, "style"):
-                    style = attr if style is NULL else style
-                elif _attr_named(attr, "rel"):
-                    rel = attr if rel is NULL else rel
+                for i in range(_READ_COUNT):
+                    if read[i] is NULL and strcmp(<const char*>attr.name, _READ[i]) == 0:
+                        read[i] = attr  # the first one, as lxml's get() answers
+                        break
                 marking = marking or _among(<const char*>attr.name, marking_named)
             attr = attr.next
+        itemprop, role, rel = read[_ITEMPROP], read[_ROLE], read[_REL]
+        klass, ident, style = read[_CLASS], read[_ID], read[_STYLE]
         item = _attribute_value(itemprop) if itemprop is not NULL else None
         is_body = item == "articleBody"
         if is_body or marking:
