@@ -5,6 +5,7 @@ typed by hand, so it cannot be forgotten): a seed processed with another version
 """
 
 import hashlib
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -14,12 +15,20 @@ import schemas
 RELEASE = "0.2.0"
 
 
-@cache
-def pipeline_version() -> str:
+# What the extraction logic is written in: the core's Python and its compiled module's Cython source.
+SOURCE_SUFFIXES = ("*.py", "*.pyx")
+
+
+def source_digest(roots: Iterable[Path]) -> str:
+    """The first 12 hex digits of SHA-256 over the source files under `roots` (relative paths and bytes)."""
     digest = hashlib.sha256()
-    for package in (newslake.core, schemas):
-        root = Path(next(iter(package.__path__)))
-        for path in sorted(p for suffix in ("*.py", "*.pyx") for p in root.rglob(suffix)):
+    for root in roots:
+        for path in sorted(p for suffix in SOURCE_SUFFIXES for p in root.rglob(suffix)):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
-    return f"{RELEASE}+{digest.hexdigest()[:12]}"
+    return digest.hexdigest()[:12]
+
+
+@cache
+def pipeline_version() -> str:
+    return f"{RELEASE}+{source_digest(Path(next(iter(package.__path__))) for package in (newslake.core, schemas))}"

@@ -253,3 +253,20 @@ def test_batches_keep_every_item_in_order_in_even_batches_for_every_worker(
         # a multiple of the workers (items permitting), and no more batches than that needs
         assert len(groups) % workers == 0 or len(groups) == len(items)
         assert len(groups) - workers < -(-len(items) // size) or len(groups) <= workers
+
+
+def test_the_pipeline_version_follows_the_python_and_cython_sources(tmp_path: Path) -> None:
+    # The compiled module's logic is in its .pyx: a change there must reprocess seeds like a change in a .py;
+    # the C that Cython generates from it, and other files, are not sources.
+    from newslake.version import source_digest
+
+    core = tmp_path / "core"
+    core.mkdir()
+    (core / "walk.py").write_text("x = 1\n")
+    (core / "_tree.pyx").write_text("cdef int y = 2\n")
+    first = source_digest([core])
+    (core / "_tree.c").write_text("/* generated */\n")
+    (core / "notes.txt").write_text("not code\n")
+    assert source_digest([core]) == first
+    (core / "_tree.pyx").write_text("cdef int y = 3\n")
+    assert source_digest([core]) != first
