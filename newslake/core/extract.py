@@ -107,10 +107,6 @@ def _imgs(element: HtmlElement) -> list[HtmlElement]:
     return list(element.iter("img"))
 
 
-def _anchors(element: HtmlElement) -> list[HtmlElement]:
-    return [a for a in element.iter("a") if a.get("href") is not None]
-
-
 def _tag(element: HtmlElement) -> str:
     tag = element.tag
     return tag.lower() if isinstance(tag, str) else ""
@@ -440,8 +436,8 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
 
 
 def _only_links(item: HtmlElement) -> bool:
-    anchors = _anchors(item)
-    return bool(anchors) and normalise_text("".join(text_of(a) for a in anchors)) == _text(item)
+    anchors = links_in(item)
+    return bool(anchors) and normalise_text("".join(inside for _, inside in anchors)) == _text(item)
 
 
 def handle_list(walker: _Walker, element: HtmlElement) -> None:
