@@ -71,6 +71,30 @@ cdef inline str _content(tree.xmlNode* node):
     return _utf8(<const char*>node.content, strlen(<const char*>node.content))
 
 
+cdef bytes _text_run(tree.xmlNode* first):
+    """lxml's text (or tail) from `first` on, as UTF-8: the content of the adjacent text nodes there, joined;
+    None when there is no text node (b"" when they are all empty)."""
+    cdef tree.xmlNode* node = first
+    if node is NULL or not _is_text(node):
+        return None
+    if node.next is NULL or not _is_text(node.next):  # one node: most texts and tails
+        return <bytes>(<const char*>node.content) if node.content is not NULL else b""
+    cdef list run = []
+    while node is not NULL and _is_text(node):
+        if node.content is not NULL:
+            run.append(<bytes>(<const char*>node.content))
+        node = node.next
+    return b"".join(run)
+
+
+cdef inline int _append_run(tree.xmlNode* first, list parts) except -1:
+    """Append lxml's text (or tail) from `first` on to `parts` as one piece, when there is one."""
+    cdef bytes run = _text_run(first)
+    if run is not None:
+        parts.append(run)
+    return 0
+
+
 cdef str _attribute_value(tree.xmlAttr* attr):
     """The attribute's value as lxml's `get` gives it (its text nodes joined; "" for a bare `hidden`)."""
     cdef tree.xmlNode* child = attr.children
@@ -365,32 +389,15 @@ cdef class TextTally:
 
     cdef int _piece(self, Py_ssize_t block, tree.xmlNode* first, bint in_link) except -1:
         """Add the text nodes from `first` on (an element's text or tail, as lxml collects it) to `block`."""
-        cdef tree.xmlNode* node = first
-        cdef Py_ssize_t chars = 0
         cdef _Block* owner = &self._blocks[block]
-        # lxml joins adjacent text nodes into one string; stripping each node apart would count the spaces
-        # between them differently, so the join is measured as one piece.
-        cdef bytes joined
-        if node is NULL or not _is_text(node):
+        # Adjacent text nodes are one piece, as lxml joins them: stripping each apart would count the spaces
+        # between them differently.
+        cdef bytes run = _text_run(first)
+        if not run:
             return 0
-        if node.next is not NULL and _is_text(node.next):
-            parts = []
-            while node is not NULL and _is_text(node):
-                if node.content is not NULL:
-                    parts.append(<bytes>(<const char*>node.content))
-                node = node.next
-            joined = b"".join(parts)
-            if not joined:
-                return 0
-            chars = _stripped_length(
-                <const unsigned char*>(<const char*>joined), self._comma_codes, self._comma_count, &owner.commas
-            )
-        else:
-            if node.content is NULL or node.content[0] == 0:
-                return 0
-            chars = _stripped_length(
-                <const unsigned char*>node.content, self._comma_codes, self._comma_count, &owner.commas
-            )
+        cdef Py_ssize_t chars = _stripped_length(
+            <const unsigned char*>(<const char*>run), self._comma_codes, self._comma_count, &owner.commas
+        )
         if owner.order < 0:
             owner.order = self._pieces_met
             self._pieces_met += 1
@@ -405,19 +412,17 @@ cdef class TextTally:
         cdef tree.xmlNode* child = _next_element_like(element.children)
         cdef Py_ssize_t child_owner, total
         cdef Py_ssize_t inner[2]
-        cdef bint child_link
+        cdef bint child_link, is_block
         while child is not NULL:
             if child.type == tree.XML_ELEMENT_NODE:
                 total = self._new_total(child)
-                if child.ns is NULL and (<bytes>(<const char*>child.name)).decode("utf-8") in self._block_tags:
-                    child_owner = self._new_block(child)
-                else:
-                    child_owner = -1
+                is_block = child.ns is NULL and (<bytes>(<const char*>child.name)).decode("utf-8") in self._block_tags
+                child_owner = self._new_block(child) if is_block else owner
                 child_link = in_link or _named(child, "a")
                 inner[0] = inner[1] = 0
-                self._piece(owner if child_owner < 0 else child_owner, child.children, child_link)
-                self._visit(child, owner if child_owner < 0 else child_owner, child_link, inner)
-                if child_owner >= 0:  # complete now: its own tail goes to its owner, not to it
+                self._piece(child_owner, child.children, child_link)
+                self._visit(child, child_owner, child_link, inner)
+                if is_block:  # complete now: its own tail goes to its owner, not to it
                     inner[0] += self._blocks[child_owner].chars
                     inner[1] += self._blocks[child_owner].link_chars
                 self._totals[total].chars = inner[0]
@@ -542,32 +547,14 @@ def links_in(_Element element not None):
     return found
 
 
-cdef inline int _collect_text(tree.xmlNode* first, list parts) except -1:
-    """lxml's text (or tail) from `first` on: the adjacent text nodes' content joined, appended to `parts`
-    as one piece; nothing when there is no text node ("" when there are text nodes, all empty)."""
-    cdef tree.xmlNode* node = first
-    if node is NULL or not _is_text(node):
-        return 0
-    if node.next is NULL or not _is_text(node.next):
-        parts.append(<bytes>(<const char*>node.content) if node.content is not NULL else b"")
-        return 0
-    cdef list run = []
-    while node is not NULL and _is_text(node):
-        if node.content is not NULL:
-            run.append(<bytes>(<const char*>node.content))
-        node = node.next
-    parts.append(b"".join(run))
-    return 0
-
-
 cdef int _itertext(tree.xmlNode* element, list parts) except -1:
     cdef tree.xmlNode* child
-    _collect_text(element.children, parts)
+    _append_run(element.children, parts)
     child = _next_element_like(element.children)
     while child is not NULL:
         if child.type == tree.XML_ELEMENT_NODE:
             _itertext(child, parts)
-        _collect_text(child.next, parts)  # a comment's or processing instruction's tail too, as lxml yields it
+        _append_run(child.next, parts)  # a comment's or processing instruction's tail too, as lxml yields it
         child = _next_element_like(child.next)
     return 0
 
