@@ -9,10 +9,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from prefect import flow, task
 from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
+from flows.runners import WORKER_ENV, make_task_runner
 from newslake.lake import PART_FILE
 from schemas.tables import TABLES
 from tests.conftest import CORPUS_SEEDS, GIVEN_SEED, REPO, make_seed, requires_corpus
@@ -134,3 +136,27 @@ def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
     done = run_cli("--seeds", str(GIVEN_SEED.parent), "--data", str(blocker / "data"))
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "DATA" in done.stderr
+
+
+@task
+def polars_threads() -> int:
+    return pl.thread_pool_size()
+
+
+@flow(task_runner=make_task_runner("process"))
+def worker_polars_threads() -> list[int]:
+    return [future.result() for future in [polars_threads.submit() for _ in range(2)]]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="polars starts one thread on one core anyway")
+@pytest.mark.parametrize("user_value", [None, "3"])
+def test_workers_start_with_one_polars_thread(user_value: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process runner's workers run polars on one thread each, unless the user chose a number; the flow's
+    own environment is as it was afterwards."""
+    assert WORKER_ENV == {"POLARS_MAX_THREADS": "1"}
+    if user_value is None:
+        monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("POLARS_MAX_THREADS", user_value)
+    assert worker_polars_threads() == [int(user_value or 1)] * 2
+    assert os.environ.get("POLARS_MAX_THREADS") == user_value
