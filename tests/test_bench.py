@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bench.__main__ import batch_tables, build_seeds, core, floor, ratios_of, report
+from bench.__main__ import batch_tables, build_seeds, floor_and_core, ratios_of, report, trafilatura_sample
 from bench.largeday import DAY, real_rows, stage_day
 from newslake.commit import write_chunk
 from newslake.core import parse_seed
@@ -16,9 +16,17 @@ def test_bench_seeds_are_distinct_articles_and_every_stage_runs(tmp_path: Path) 
     names = build_seeds(tmp_path, 12)
     urls = {parse_seed((tmp_path / name).read_bytes()).url for name in names}
     assert len(urls) == 12
-    floor(tmp_path, names)
-    core(tmp_path, names)
+    floor_seconds, core_seconds = floor_and_core(tmp_path, names, chunk=5)  # chunks of 5, 5 and 2
+    assert 0 < floor_seconds < core_seconds  # the core parses as the floor does, and more
     batch_tables(tmp_path, names)
+
+
+def test_trafilatura_sample_is_a_spread_tenth_measured_in_thirds() -> None:
+    names = [f"s{i:06d}.txt" for i in range(1500)]
+    sample = trafilatura_sample(names)
+    assert sample == names[::10]
+    assert sorted(name for third in range(3) for name in sample[third::3]) == sample  # the thirds cover it once
+    assert trafilatura_sample(names[:7]) == names[:1]
 
 
 def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
