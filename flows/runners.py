@@ -20,8 +20,10 @@ RUNNERS = ("process", "thread", "dask")
 # The environment worker processes start with (where the user has not set these variables). There is a
 # worker per core, so polars' own thread pool in each (a thread per core by default) put twice as many
 # threads as cores to work on the merge steps and the batches' validation queries. One polars thread a
-# worker, on 1500 seeds and two workers, three runs each way: merge steps 0.38-0.44 -> 0.30-0.35 s a worker,
-# batches 2.70-2.89 -> 2.69-2.82 s. It must be in place before the worker imports polars, which reads it once.
+# worker, 1500 seeds on two workers, eleven flow runs each way, alternating: the slower worker's merge steps
+# 0.39-0.54 s (median 0.44) -> 0.33-0.52 (median 0.39), its batch the same (medians 3.07 and 3.06 s). (In a
+# single process, with no other worker busy, polars' threads help: session 5 measured one thread slower.)
+# It must be in place before the worker imports polars, which reads it once.
 WORKER_ENV = {"POLARS_MAX_THREADS": "1"}
 
 
