@@ -6,8 +6,10 @@ RUNNER ?= process
 MAX_SEED_BYTES ?= 10485760
 PYTEST_ARGS ?=
 
-# uv from PATH, else the one pip installs into python3 (`python3 -m uv`).
-UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# uv from PATH; else the uv that `uv run` names to the commands it starts (`UV`), so that a make run under it
+# (the tests start `make run`) finds the same uv although `python3` is the environment's own there; else the
+# one pip installs into python3 (`python3 -m uv`).
+UV := $(or $(shell command -v uv 2>/dev/null),$(if $(wildcard $(UV)),$(UV)),python3 -m uv)
 VENV_STAMP := .venv/.synced
 
 # Prefect keeps its state in the checkout, and stays quiet offline.
