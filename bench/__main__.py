@@ -28,6 +28,7 @@ from newslake.core.seed import decode_seed, split_header
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
+PAIRS = 5  # (one-seed run, full run) pairs behind the flow's medians
 
 
 def source_seeds() -> list[bytes]:
@@ -153,21 +154,23 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     rows["core + frames + validation, 1 process"] = timed(lambda: batch_tables(seeds, names))
     flow_run(one, work / "data-warm-up", env)  # the first run of a PREFECT_HOME migrates its database
     # The start-up alone moves by a second or more between runs (a fifth of processing at N=1500), and
-    # "processing" is what is left after it: three pairs of a one-seed run and a full run, one right after
+    # "processing" is what is left after it: `PAIRS` pairs of a one-seed run and a full run, one right after
     # the other, each into a fresh lake; the medians are reported, and processing is the median difference.
-    # trafilatura runs on a third of its sample after each pair, so that it meets the machine the flows met
-    # (measured after all of them, it saw a later one).
+    # The end of every run moves too: Prefect's flow-run heartbeat thread sleeps in steps of a second and the
+    # engine waits for it, 0-1 s at random, on either side of a difference (five pairs, not three, since
+    # session 9). trafilatura runs on a share of its sample after each pair, so that it meets the machine
+    # the flows met (measured after all of them, it saw a later one).
     sample = trafilatura_sample(names)
     pairs = []
     trafilatura = 0.0
-    for i in range(3):
+    for i in range(PAIRS):
         pairs.append((flow_run(one, work / f"data-one-{i}", env)[0], *flow_run(seeds, work / f"data-{i}", env)))
-        trafilatura += trafilatura_seconds(seeds, sample[i::3])
+        trafilatura += trafilatura_seconds(seeds, sample[i::PAIRS])
     nothing, _ = flow_run(empty, work / "data-empty", env)
     rerun, _ = flow_run(seeds, work / "data-0", env)
     peak_n = max(peak for _, _, peak in pairs)
-    rows["ingest flow on 1 seed (fixed start-up), median of 3"] = statistics.median(p[0] for p in pairs)
-    rows["ingest flow, wall, median of 3"] = statistics.median(p[1] for p in pairs)
+    rows[f"ingest flow on 1 seed (fixed start-up), median of {PAIRS}"] = statistics.median(p[0] for p in pairs)
+    rows[f"ingest flow, wall, median of {PAIRS}"] = statistics.median(p[1] for p in pairs)
     rows["ingest flow, processing (wall - 1-seed run)"] = statistics.median(p[1] - p[0] for p in pairs)
     rows["ingest flow on no seed (start-up without workers)"] = nothing
     rows["rerun, nothing changed, wall"] = rerun

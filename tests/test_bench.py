@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bench.__main__ import batch_tables, build_seeds, floor_and_core, ratios_of, report, trafilatura_sample
+from bench.__main__ import PAIRS, batch_tables, build_seeds, floor_and_core, ratios_of, report, trafilatura_sample
 from bench.largeday import DAY, real_rows, stage_day
 from newslake.commit import write_chunk
 from newslake.core import parse_seed
@@ -21,11 +21,12 @@ def test_bench_seeds_are_distinct_articles_and_every_stage_runs(tmp_path: Path) 
     batch_tables(tmp_path, names)
 
 
-def test_trafilatura_sample_is_a_spread_tenth_measured_in_thirds() -> None:
+def test_trafilatura_sample_is_a_spread_tenth_measured_in_shares() -> None:
     names = [f"s{i:06d}.txt" for i in range(1500)]
     sample = trafilatura_sample(names)
     assert sample == names[::10]
-    assert sorted(name for third in range(3) for name in sample[third::3]) == sample  # the thirds cover it once
+    shares = [sample[i::PAIRS] for i in range(PAIRS)]  # one after each flow pair
+    assert sorted(name for share in shares for name in share) == sample  # together they cover it once
     assert trafilatura_sample(names[:7]) == names[:1]
 
 
