@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 PAIRS = 5  # (one-seed run, full run) pairs behind the flow's medians
 RERUN_PAIRS = 3  # (no-seed run, rerun) pairs behind the rerun's
+FLOOR_BESIDE = "floor again, a share after each flow pair"
 
 
 def source_seeds() -> list[bytes]:
@@ -159,14 +160,16 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     # the other, each into a fresh lake; the medians are reported, and processing is the median difference.
     # The end of every run moves too: Prefect's flow-run heartbeat thread sleeps in steps of a second and the
     # engine waits for it, 0-1 s at random, on either side of a difference (five pairs, not three, since
-    # session 9). trafilatura runs on a share of its sample after each pair, so that it meets the machine
-    # the flows met (measured after all of them, it saw a later one).
+    # session 9). trafilatura runs on a share of its sample after each pair, and the floor on a share of the
+    # seeds, so that both meet the machine the flows met: the host's speed moves over minutes (the floor took
+    # 1.71-2.04 s at the start of runs of one commit), and processing is compared with these two.
     sample = trafilatura_sample(names)
     pairs = []
-    trafilatura = 0.0
+    trafilatura = floor_beside = 0.0
     for i in range(PAIRS):
         pairs.append((flow_run(one, work / f"data-one-{i}", env)[0], *flow_run(seeds, work / f"data-{i}", env)))
         trafilatura += trafilatura_seconds(seeds, sample[i::PAIRS])
+        floor_beside += timed(lambda: floor(seeds, names[i::PAIRS]))  # noqa: B023 - called at once
     # A rerun starts no worker processes, so its fixed cost is that of a run over no seeds: pairs of those
     # two, for the same reason as above (single runs put the rerun's cost anywhere in -0.13..0.58 s).
     reruns = [
@@ -181,6 +184,7 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     rows[f"rerun, nothing changed, wall, median of {RERUN_PAIRS}"] = statistics.median(r[1] for r in reruns)
     rows["rerun, nothing changed (wall - no-seed run)"] = statistics.median(r[1] - r[0] for r in reruns)
     rows["trafilatura extract, scaled from a tenth"] = trafilatura * len(names) / len(sample)
+    rows[FLOOR_BESIDE] = floor_beside
     peak_3n = 0
     if memory_3n:
         seeds3 = work / "seeds3"
@@ -190,12 +194,15 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
 
 
 def ratios_of(rows: dict[str, float], n: int, peak_n: int, peak_3n: int) -> dict[str, float]:
-    fl = rows["floor (read + lxml parse + walk), 1 process"]
+    """Each ratio of times measured over the same minutes: the core against the floor timed beside it, the
+    flow's processing and trafilatura against the floor timed between the flow pairs."""
+    fl = rows[FLOOR_BESIDE]
     processing = rows["ingest flow, processing (wall - 1-seed run)"]
     trafilatura = rows["trafilatura extract, scaled from a tenth"]
+    core_ratio = rows["floor (read + lxml parse + walk), 1 process"] / rows["core (bytes -> Article), 1 process"]
     ratios = {
         "processing speed / floor speed (target >= 0.5)": fl / processing,
-        "core speed / floor speed, 1 core (target >= 0.35)": fl / rows["core (bytes -> Article), 1 process"],
+        "core speed / floor speed, 1 core (target >= 0.35)": core_ratio,
         "speed-up over trafilatura (target >= 10)": trafilatura / processing,
         # What the target above asks of the first one: trafilatura's time is ~10x the floor's on this
         # machine, so 10x trafilatura is processing at about the floor's speed (the issue's moonshot).

@@ -5,7 +5,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bench.__main__ import PAIRS, batch_tables, build_seeds, floor_and_core, ratios_of, report, trafilatura_sample
+from bench.__main__ import (
+    FLOOR_BESIDE,
+    PAIRS,
+    batch_tables,
+    build_seeds,
+    floor_and_core,
+    ratios_of,
+    report,
+    trafilatura_sample,
+)
 from bench.largeday import DAY, real_rows, stage_day
 from newslake.commit import write_chunk
 from newslake.core import parse_seed
@@ -41,10 +50,14 @@ def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
         ],
         2.0,
     )
+    rows[FLOOR_BESIDE] = 3.0  # the floor timed between the flow pairs: what processing is compared with
     ratios = ratios_of(rows, 10, 1024 * 300, 1024 * 330)
     report(10, rows, ratios)
     printed = capsys.readouterr().out
     assert all(name in printed for name in ratios)
+    assert ratios["processing speed / floor speed (target >= 0.5)"] == 1.5
+    assert ratios["core speed / floor speed, 1 core (target >= 0.35)"] == 1.0  # the floor timed beside the core
+    assert ratios["processing / floor speed that 10x trafilatura asks"] == 15.0
     assert abs(ratios["peak RSS 3N / N (target <= 1.2)"] - 1.1) < 1e-9
 
 
