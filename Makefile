@@ -12,6 +12,13 @@ PYTEST_ARGS ?=
 UV := $(or $(shell command -v uv 2>/dev/null),$(if $(wildcard $(UV)),$(UV)),python3 -m uv)
 VENV_STAMP := .venv/.synced
 
+# The interpreter the environment is built on: the distribution's CPython when it is 3.11 or later and has its
+# headers (the core's C module compiles against them), else the one uv finds (`make env PYTHON=...` names
+# another). Distributions build CPython with PGO and LTO and link the interpreter statically; pyenv's default
+# build (what uv found first here) has neither and keeps the interpreter in a shared libpython: pure Python ran
+# ~20% slower on it, a batch of seeds ~7% (docs/performance.md, session 10).
+PYTHON ?= $(shell /usr/bin/python3 -c 'import os, sys, sysconfig; print(sys.executable if sys.version_info >= (3, 11) and os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "")' 2>/dev/null)
+
 # Prefect keeps its state in the checkout, and stays quiet offline.
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
@@ -35,7 +42,7 @@ $(VENV_STAMP): pyproject.toml uv.lock setup.py $(wildcard newslake/core/*.pyx)
 	@# pandera: ~1300 modules) whenever .pyc files cannot be written (PYTHONDONTWRITEBYTECODE, a read-only
 	@# venv), which doubled a flow's start-up and each worker's.
 	@# It also builds the core's compiled module (newslake/core/_tree.pyx, with gcc) against the locked lxml.
-	$(UV) sync --frozen --quiet --compile-bytecode
+	$(UV) sync --frozen --quiet --compile-bytecode $(if $(PYTHON),--python $(PYTHON))
 	@# py3langid's model uncompressed beside the environment: each worker loads it in ~25 ms, not 0.6 s.
 	$(UV) run --frozen --no-sync python -m newslake.prepare
 	@touch $@
