@@ -41,7 +41,7 @@ $(VENV_STAMP): pyproject.toml uv.lock setup.py $(wildcard newslake/core/*.pyx)
 	@# Bytecode compiled here, once: without it every process compiles what it imports (prefect, polars,
 	@# pandera: ~1300 modules) whenever .pyc files cannot be written (PYTHONDONTWRITEBYTECODE, a read-only
 	@# venv), which doubled a flow's start-up and each worker's.
-	@# It also builds the core's compiled module (newslake/core/_tree.pyx, with gcc) against the locked lxml.
+	@# It also builds the core's compiled modules (newslake/core/*.pyx, with gcc), _tree against the locked lxml.
 	$(UV) sync --frozen --quiet --compile-bytecode $(if $(PYTHON),--python $(PYTHON))
 	@# py3langid's model uncompressed beside the environment: each worker loads it in ~25 ms, not 0.6 s.
 	$(UV) run --frozen --no-sync python -m newslake.prepare

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 from py3langid.modelio import load_model
 
-from newslake.core.language import PREPARED_ARRAYS, PREPARED_ROOT, PY3LANGID_MODEL, load_identifier, prepared_model_dir
+from newslake.core.language import (
+    PREPARED_ARRAYS,
+    PREPARED_ROOT,
+    PREPARED_TYPES,
+    PY3LANGID_MODEL,
+    load_identifier,
+    prepared_model_dir,
+)
 
 
 class PrepareError(RuntimeError):
@@ -27,9 +34,9 @@ def prepare_language_model(root: Path = PREPARED_ROOT) -> Path:
     target = prepared_model_dir(root)
     if not target.is_dir():
         # In the order the core reads them (`PREPARED_ARRAYS`); the DFA's stdlib arrays keep their item type,
-        # the lists (class names, each state's feature) become numpy arrays of theirs.
+        # the lists (class names, each state's feature) become numpy arrays of theirs, the weights float32.
         arrays = {
-            name: np.asarray(values)
+            name: np.asarray(values, dtype=PREPARED_TYPES.get(name))
             for (name, _), values in zip(PREPARED_ARRAYS, load_model(PY3LANGID_MODEL), strict=True)
         }
         root.mkdir(parents=True, exist_ok=True)

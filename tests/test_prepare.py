@@ -1,5 +1,5 @@
-"""py3langid's model as the core loads and runs it: the prepared (uncompressed) copy and the DFA walked for all
-positions at once give the scores py3langid gives from its own file."""
+"""py3langid's model as the core loads and runs it: the prepared (uncompressed) copy and the DFA walked in C
+give the scores py3langid gives from its own file."""
 
 import array
 from pathlib import Path
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from py3langid.langid import LanguageIdentifier
+from py3langid.langid import LanguageIdentifier, visit_counts
 
 from newslake.core.language import DFA_DEPTH, PY3LANGID_MODEL, _identifier, load_identifier, prepared_model_dir
 from newslake.prepare import PrepareError, prepare_language_model
@@ -84,26 +84,55 @@ def test_a_copy_that_differs_is_not_put_in_place(tmp_path: Path, monkeypatch: py
     assert list(tmp_path.iterdir()) == []  # neither the copy nor its scratch directory is left
 
 
-def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) -> None:
-    """The windowed walk rests on this: a state's depth (the shortest path to it from the start, which in an
-    Aho-Corasick automaton is the length of the n-gram prefix it stands for) is at most DFA_DEPTH."""
+def _depths(own: LanguageIdentifier) -> tuple[np.ndarray, dict[int, bytes]]:
+    """Each state's depth (the shortest path to it from the start, which in an Aho-Corasick automaton is the
+    length of the n-gram prefix it stands for), and the bytes that reach each state."""
     moves = np.asarray(own.tk_nextmove, dtype=np.int64)
     starts = np.asarray(own.tk_row, dtype=np.int64) << 8
     depth = np.full(len(starts), -1)
     depth[0] = 0
+    path: dict[int, bytes] = {0: b""}
     frontier, level = np.array([0]), 0
     while frontier.size:
-        reached = np.unique(moves[(starts[frontier][:, None] + np.arange(256)[None, :]).ravel()])
-        frontier = reached[depth[reached] < 0]
+        sources = np.repeat(frontier, 256)
+        letters = np.tile(np.arange(256), frontier.size)
+        targets = moves[starts[sources] + letters]
+        new = depth[targets] < 0
         level += 1
-        depth[frontier] = level
+        depth[targets[new]] = level
+        for source, letter, target in zip(sources[new], letters[new], targets[new], strict=True):
+            path.setdefault(int(target), path[int(source)] + bytes([letter]))
+        frontier = np.unique(targets[new])
+    return depth, path
+
+
+def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) -> None:
+    """The walk in C rests on this: no state is deeper than DFA_DEPTH."""
+    depth, _ = _depths(own)
     assert depth.min() == 0  # every state reached
     assert depth.max() == DFA_DEPTH  # deeper would break the walk; shallower would waste its steps
 
 
+@pytest.mark.parametrize("size", [7, 40, 100, 601])
+def test_the_deepest_states_are_reached_at_every_position(own: LanguageIdentifier, size: int) -> None:
+    """The walk is cut into stretches, each begun a few bytes early: an n-gram of the model's full depth
+    ending anywhere (at a stretch's first byte too) is counted as py3langid's byte-by-byte walk counts it."""
+    depth, path = _depths(own)
+    mine = _identifier()
+    deepest = [way for state, way in sorted(path.items()) if depth[state] == DFA_DEPTH][:3]
+    assert deepest
+    for gram in deepest:
+        for end in range(len(gram), size + 1):
+            text = bytearray(b"x" * size)
+            text[end - len(gram) : end] = gram
+            found, counts = mine._count_features(bytes(text))
+            expected = visit_counts(own.tk_nextmove, own._rowbase, own.tk_output, bytes(text)) or {}
+            assert list(zip(found.tolist(), counts.tolist(), strict=True)) == list(expected.items())
+
+
 @settings(deadline=None)  # the first example may load the core's model
-@given(text=st.one_of(st.text(max_size=300), st.binary(max_size=300), st.sampled_from(TEXTS)))
-def test_windowed_walk_gives_py3langid_scores(own: LanguageIdentifier, text: str | bytes) -> None:
+@given(text=st.one_of(st.text(max_size=300), st.binary(max_size=700), st.sampled_from(TEXTS)))
+def test_walk_in_c_gives_py3langid_scores(own: LanguageIdentifier, text: str | bytes) -> None:
     mine = _identifier()
     encoded = own._encode(text)
     assert np.array_equal(mine._raw_score(encoded), own._raw_score(encoded))

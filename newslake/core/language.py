@@ -18,6 +18,8 @@ import numpy as np
 import py3langid
 from numpy.typing import NDArray
 
+from newslake.core._langid import feature_counts
+
 UNDETERMINED = "und"
 # py3langid's cost grows with the text: 400 characters give the same answers as 3000 on every corpus page
 # (300 did not: one page changed) at a seventh of the time. The script of Chinese is told from 1000.
@@ -70,52 +72,47 @@ PREPARED_ROOT = Path(sys.prefix) / "share" / "newslake"
 PY3LANGID_MODEL = py3langid.langid.MODEL_DIR / py3langid.langid.MODEL_FILE
 # The arrays, as `py3langid.modelio.load_model` returns them: (name, memory-mapped or read whole).
 PREPARED_ARRAYS = (("ptc", True), ("pc", False), ("classes", False), ("nextmove", True), ("row", True), ("out", False))
+# ... but the feature weights (float16) widened to float32, exactly: numpy multiplies a float16 matrix by a
+# float32 vector by converting it first (50 us for a sample's ~360 rows), and the product of the converted
+# rows is the same. Part of the copy's name, so that a copy laid out otherwise is not taken for this one.
+PREPARED_TYPES: dict[str, type[np.generic]] = {"ptc": np.float32}
+PREPARED_LAYOUT = "f32"
 
 
 def prepared_model_dir(root: Path = PREPARED_ROOT) -> Path:
     """Where the uncompressed copy of py3langid's model is, named after py3langid's version and the model
     file's content (its SHA-256: ~3 ms for 4.5 MB, and a reinstall that rewrites the file still matches)."""
     digest = hashlib.sha256(PY3LANGID_MODEL.read_bytes()).hexdigest()[:16]
-    return root / f"py3langid-{version('py3langid')}-{digest}"
+    return root / f"py3langid-{version('py3langid')}-{digest}-{PREPARED_LAYOUT}"
 
 
 # py3langid walks its DFA (an Aho-Corasick automaton over the model's byte n-grams) a byte at a time in
-# Python: 60 us for a 600-byte sample with its table in the CPU's cache, more in the pipeline, where each
-# page's sample meets the 39 MB table cold. The automaton's state after a byte is the longest suffix of the
-# bytes so far that is a prefix of one of its n-grams, and no state of this model is deeper than `DFA_DEPTH`
-# bytes (a breadth-first walk from the start state finds 6; a test holds the model to it). So the state at
-# each position is the walk from the start over at most that many bytes before it, and numpy walks every
-# position at once in `DFA_DEPTH` steps. The features are then counted in py3langid's order (first
-# occurrence), so that the scores are the same floating-point numbers, not merely the same answers.
-# Language detection over the corpus pages with the caches flushed between pages (as a batch meets them):
-# 0.46-0.47 -> 0.38-0.40 ms a page.
+# Python; `_langid.feature_counts` walks it in C (see there) and counts the features in py3langid's order, so
+# that the scores are the same floating-point numbers, not merely the same answers; the scoring is
+# py3langid's own expression. Its walk rests on this: no state of the model is deeper than `DFA_DEPTH` bytes
+# (a breadth-first walk from the start state finds 6; a test holds the model to it).
 DFA_DEPTH = 6
 
 
-class _WindowedIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[misc]  # py3langid is untyped
-    """py3langid's identifier with the DFA walk above in place of its byte loop; everything else is its own."""
+class _LangidIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[misc]  # py3langid is untyped
+    """py3langid's identifier with its feature counting in C; everything else is its own."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._next_states = np.asarray(self.tk_nextmove)
+        self._next_states = np.ascontiguousarray(self.tk_nextmove, dtype=np.uint32)  # the memory-mapped copy as is
         self._row_starts = np.asarray(self.tk_row, dtype=np.int64) << 8
         self._state_features = np.asarray(self.tk_output, dtype=np.int64)
 
-    def _raw_score(self, text: bytes) -> NDArray[np.float32]:
-        data = np.frombuffer(text, dtype=np.uint8)
-        states = np.zeros(data.size, dtype=np.int64)
-        for back in range(min(DFA_DEPTH, data.size) - 1, -1, -1):
-            # Position i reads byte i - back (positions before `back` have not started yet).
-            states[back:] = self._next_states[self._row_starts[states[back:]] + data[: data.size - back]]
-        features = self._state_features[states]
-        features = features[features >= 0]
-        if features.size == 0:
-            return super()._raw_score(text)  # type: ignore[no-any-return]  # its score for no features
-        found, first, counts = np.unique(features, return_index=True, return_counts=True)
-        order = np.argsort(first)
-        scores: NDArray[np.float32] = (
-            np.log1p(counts[order].astype(np.float32)) @ self.nb_ptc[found[order].astype(np.intp)] + self.nb_pc
+    def _count_features(self, text: bytes) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+        return feature_counts(
+            text, self._next_states, self._row_starts, self._state_features, len(self.nb_ptc), DFA_DEPTH
         )
+
+    def _raw_score(self, text: bytes) -> NDArray[np.float32]:
+        found, counts = self._count_features(text)
+        if found.size == 0:
+            return super()._raw_score(text)  # type: ignore[no-any-return]  # its score for no features
+        scores: NDArray[np.float32] = np.log1p(counts) @ self.nb_ptc[found] + self.nb_pc  # as `_sparse_score`
         return scores
 
 
@@ -135,10 +132,10 @@ def load_identifier(prepared: Path) -> py3langid.langid.LanguageIdentifier:
         else:
             ptc, pc, classes, nextmove, row, out = arrays
             # tk_row as Python ints: py3langid shifts each by 8 bits, which a numpy uint16 does not hold.
-            return _WindowedIdentifier(
+            return _LangidIdentifier(
                 ptc, pc, classes.tolist(), nextmove, out.tolist(), norm_probs=True, tk_row=row.tolist()
             )
-    return _WindowedIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True)
+    return _LangidIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True)
 
 
 @lru_cache(maxsize=1)
