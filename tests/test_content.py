@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newslake.core import Article, extract_article, parse_seed
+from newslake.core import Article, extract_article, html, parse_seed
 from newslake.core.html import byline_name, written_author
 from newslake.core.model import LinkContext
 from tests.conftest import make_seed
@@ -126,6 +126,29 @@ def test_written_bylines_nearest_the_article_win() -> None:
     assert written_author("发布时间 2005/03/15 22:36:13 by duscha 〓", [(0, 1.0)]) == "duscha"
     assert written_author("本贴由 大卫 于2005年8月12日发表", [(0, 1.0)]) == "大卫"
     assert written_author("楼主 一个中子撞击铀原子时铀原子变成了", [(0, 1.0)]) is None  # prose, not a name
+
+
+# The byline pattern as it reads, with the lookbehind before "by" (html.py writes it after the word, for speed).
+_READABLE_WRITTEN_BYLINE = re.compile(
+    r"(?:作者|作\s者|编辑|編輯|记者|記者|撰文|楼主|樓主)(?:\s*[:：]\s*|\s+)([\w&·]{2,20})"
+    r"|(?<![A-Za-z])(?:by|By|BY)\s+([\w&·]{2,20}(?:\s+[A-Z][a-z][\w'’-]*){0,2})"
+    r"|由\s*([\w&·]{2,12}?)\s*(?:张贴|張貼|于|於|发表|發表)"
+)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["by", "By", "BY", "b", "y", "x", "ab", "3", " ", "\n", "Jane", "Doe", "作者", "：", "由", "于", "张三"]
+        ),
+        max_size=14,
+    ).map("".join)
+)
+def test_fast_byline_pattern_finds_what_its_readable_form_finds(text: str) -> None:
+    def found(pattern: re.Pattern[str]) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:
+        return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+    assert found(html._WRITTEN_BYLINE) == found(_READABLE_WRITTEN_BYLINE)
 
 
 def test_by_in_running_prose_is_not_a_byline() -> None:
