@@ -4,8 +4,8 @@
   polars thread (`WORKER_ENV`).
 - `thread`: Prefect's ThreadPoolTaskRunner (one core: the GIL), for debugging.
 - `dask`: prefect-dask's DaskTaskRunner on the cluster at `DASK_ADDRESS` (tcp://host:8786), or on a
-  LocalCluster of worker processes, one per core, when it is not set. (Its workers keep polars' default
-  pool: the Nanny's `env` is applied after a spawned worker has imported the flow's module, and polars.)
+  LocalCluster of worker processes, one per core, when it is not set, each with one polars thread too
+  (`flows.dask_runner`; a cluster of one's own keeps its own environment).
 
 The mapped extract tasks and the commit's merge steps (one group of steps per worker, each step writing
 its own partition files) go to the runner; the flow's own process holds the lake's lock for the whole run.
@@ -35,12 +35,12 @@ def cores() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-class WorkerProcesses(ProcessPoolTaskRunner):
-    """Prefect's process pool, its workers started with `WORKER_ENV`.
+class WorkerEnvironment(TaskRunner[Any]):
+    """Mixin for a runner whose workers are processes it starts: they start with `WORKER_ENV`.
 
-    The pool spawns its workers at the first task, with this process's environment: `WORKER_ENV` is in it
-    while the runner is open, and the variables are put back as they were when it closes. (Not the pool's
-    `initializer`: a spawned worker imports the flow's module, and polars with it, before that runs.)
+    The workers are spawned with this process's environment: `WORKER_ENV` is in it while the runner is open,
+    and the variables are put back as they were when it closes. (Not the process pool's `initializer`, nor a
+    Dask Nanny's `env`: a spawned worker imports the flow's module, and polars with it, before they apply.)
     """
 
     _saved_env: dict[str, str | None]
@@ -69,20 +69,25 @@ class WorkerProcesses(ProcessPoolTaskRunner):
                 os.environ[name] = value
 
 
+class WorkerProcesses(WorkerEnvironment, ProcessPoolTaskRunner):
+    """Prefect's process pool, its workers started with `WORKER_ENV` (the pool spawns them at the first task)."""
+
+
 def make_task_runner(kind: str, dask_address: str | None = None) -> TaskRunner[Any]:
     if kind == "process":
         return WorkerProcesses(max_workers=cores())
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=cores())
     if kind == "dask":
-        from prefect_dask.task_runners import (
-            DaskTaskRunner,  # imported here: dask is heavy and only this runner needs it
-        )
+        # Imported here: dask is heavy and only this runner needs it.
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        from flows.dask_runner import LocalDaskWorkers
 
         address = dask_address or os.environ.get("DASK_ADDRESS") or None
         if address:
             return DaskTaskRunner(address=address)
-        return DaskTaskRunner(
+        return LocalDaskWorkers(
             cluster_class="distributed.LocalCluster",
             cluster_kwargs={
                 "n_workers": cores(),
@@ -96,7 +101,9 @@ def make_task_runner(kind: str, dask_address: str | None = None) -> TaskRunner[A
 
 def describe(runner: TaskRunner[Any]) -> str:
     """A log line naming the runner and where it runs."""
-    name = "ProcessPoolTaskRunner" if isinstance(runner, ProcessPoolTaskRunner) else type(runner).__name__
+    # Prefect's and prefect-dask's class names, not this module's subclasses of them.
+    prefects = (cls.__name__ for cls in type(runner).__mro__ if cls.__module__.startswith(("prefect.", "prefect_")))
+    name = next(prefects, type(runner).__name__)
     if name == "DaskTaskRunner":
         address = getattr(runner, "address", None)
         return f"{name} on {address}" if address else f"{name} on a LocalCluster of {cores()} worker processes"

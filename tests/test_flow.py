@@ -149,14 +149,19 @@ def worker_polars_threads() -> list[int]:
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="polars starts one thread on one core anyway")
+@pytest.mark.parametrize("kind", ["process", "dask"])
 @pytest.mark.parametrize("user_value", [None, "3"])
-def test_workers_start_with_one_polars_thread(user_value: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The process runner's workers run polars on one thread each, unless the user chose a number; the flow's
-    own environment is as it was afterwards."""
+def test_workers_start_with_one_polars_thread(
+    kind: str, user_value: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers a runner starts (a process pool, a Dask LocalCluster) run polars on one thread each, unless
+    the user chose a number; the flow's own environment is as it was afterwards."""
     assert WORKER_ENV == {"POLARS_MAX_THREADS": "1"}
+    monkeypatch.delenv("DASK_ADDRESS", raising=False)
     if user_value is None:
         monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     else:
         monkeypatch.setenv("POLARS_MAX_THREADS", user_value)
-    assert worker_polars_threads() == [int(user_value or 1)] * 2
+    on_runner = worker_polars_threads.with_options(task_runner=make_task_runner(kind))
+    assert on_runner() == [int(user_value or 1)] * 2
     assert os.environ.get("POLARS_MAX_THREADS") == user_value
