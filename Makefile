@@ -16,7 +16,7 @@ VENV_STAMP := .venv/.synced
 # headers (the core's C module compiles against them), else the one uv finds (`make env PYTHON=...` names
 # another). Distributions build CPython with PGO and LTO and link the interpreter statically; pyenv's default
 # build (what uv found first here) has neither and keeps the interpreter in a shared libpython: pure Python ran
-# ~20% slower on it, a batch of seeds ~7% (docs/performance.md, session 10).
+# ~20% slower on it, a 750-seed batch ~8% (docs/performance.md, session 10).
 PYTHON ?= $(shell /usr/bin/python3 -c 'import os, sys, sysconfig; print(sys.executable if sys.version_info >= (3, 11) and os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "")' 2>/dev/null)
 
 # Prefect keeps its state in the checkout, and stays quiet offline.
