@@ -84,7 +84,8 @@ def test_a_copy_that_differs_is_not_put_in_place(tmp_path: Path, monkeypatch: py
     assert list(tmp_path.iterdir()) == []  # neither the copy nor its scratch directory is left
 
 
-def _depths(own: LanguageIdentifier) -> tuple[np.ndarray, dict[int, bytes]]:
+@pytest.fixture(scope="module")
+def depths(own: LanguageIdentifier) -> tuple[np.ndarray, dict[int, bytes]]:
     """Each state's depth (the shortest path to it from the start, which in an Aho-Corasick automaton is the
     length of the n-gram prefix it stands for), and the bytes that reach each state."""
     moves = np.asarray(own.tk_nextmove, dtype=np.int64)
@@ -106,18 +107,20 @@ def _depths(own: LanguageIdentifier) -> tuple[np.ndarray, dict[int, bytes]]:
     return depth, path
 
 
-def test_no_state_of_the_model_is_deeper_than_the_walk(own: LanguageIdentifier) -> None:
+def test_no_state_of_the_model_is_deeper_than_the_walk(depths: tuple[np.ndarray, dict[int, bytes]]) -> None:
     """The walk in C rests on this: no state is deeper than DFA_DEPTH."""
-    depth, _ = _depths(own)
+    depth, _ = depths
     assert depth.min() == 0  # every state reached
     assert depth.max() == DFA_DEPTH  # deeper would break the walk; shallower would waste its steps
 
 
 @pytest.mark.parametrize("size", [7, 40, 100, 601])
-def test_the_deepest_states_are_reached_at_every_position(own: LanguageIdentifier, size: int) -> None:
+def test_the_deepest_states_are_reached_at_every_position(
+    own: LanguageIdentifier, depths: tuple[np.ndarray, dict[int, bytes]], size: int
+) -> None:
     """The walk is cut into stretches, each begun a few bytes early: an n-gram of the model's full depth
     ending anywhere (at a stretch's first byte too) is counted as py3langid's byte-by-byte walk counts it."""
-    depth, path = _depths(own)
+    depth, path = depths
     mine = _identifier()
     deepest = [way for state, way in sorted(path.items()) if depth[state] == DFA_DEPTH][:3]
     assert deepest
