@@ -1,4 +1,4 @@
-"""Builds the core's compiled modules: `newslake.core._tree` against the lxml it runs with, and `_langid`.
+"""Builds the core's compiled modules: `newslake.core._tree` against the lxml it runs with, `_langid`, `_text`.
 
 Everything else about the package is in pyproject.toml. The module reads lxml's element structs through
 lxml's public C API, so it must be compiled against the same lxml as the one installed: pyproject.toml asks
@@ -15,6 +15,7 @@ setup(
         [
             Extension("newslake.core._tree", ["newslake/core/_tree.pyx"], include_dirs=lxml.get_include()),
             Extension("newslake.core._langid", ["newslake/core/_langid.pyx"]),
+            Extension("newslake.core._text", ["newslake/core/_text.pyx"]),
         ],
         compiler_directives={"language_level": 3},
     )

@@ -164,6 +164,14 @@ def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
     assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
 
 
+@pytest.mark.parametrize("invisible", list("\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+def test_each_invisible_character_goes(invisible: str) -> None:
+    from newslake.core.text import normalise_text
+
+    assert normalise_text(f"{invisible}a{invisible}b {invisible} c{invisible}") == "ab c"
+    assert normalise_text(f"a{invisible}") == "a"
+
+
 @given(
     st.sampled_from(["", "\ufeff", "\n\n", "\r\n"]),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=80),

@@ -1,0 +1,3 @@
+"""Types of `_text.pyx` (mypy reads this; the module is built by `uv sync`)."""
+
+def collapse_text(text: str) -> str: ...
