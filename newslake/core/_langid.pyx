@@ -34,10 +34,10 @@ cdef enum:
 
 
 def feature_counts(
-    const unsigned char[::1] text,
-    const uint32_t[::1] next_states,
-    const int64_t[::1] row_starts,
-    const int64_t[::1] state_features,
+    const unsigned char[::1] text not None,
+    const uint32_t[::1] next_states not None,
+    const int64_t[::1] row_starts not None,
+    const int64_t[::1] state_features not None,
     Py_ssize_t n_features,
     Py_ssize_t depth,
 ):

@@ -19,14 +19,21 @@ from cpython.unicode cimport (
 from libc.stdlib cimport free, malloc
 
 
+cdef extern from *:
+    # Cython's own: readies a string made by Python 3.11's legacy APIs (its kind and data are read below),
+    # nothing on 3.12 and later, where every string is ready.
+    int __Pyx_PyUnicode_READY(object text) except -1
+
+
 cdef inline bint _invisible(Py_UCS4 ch) noexcept nogil:
     # Zero-width and formatting characters editors leave in text: soft hyphen, zero-width space, non-joiner
     # and joiner, word joiner, BOM (test_seed's property test lists them again).
     return ch == 0xAD or ch == 0x200B or ch == 0x200C or ch == 0x200D or ch == 0x2060 or ch == 0xFEFF
 
 
-def collapse_text(str text):
+def collapse_text(str text not None):
     """`text` without invisible characters, each run of whitespace one space, no whitespace at either end."""
+    __Pyx_PyUnicode_READY(text)
     cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, out = 0, run = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
