@@ -9,6 +9,7 @@ from newslake.core._tree import text_content
 
 # Zero-width and formatting characters that editors leave in text carry no meaning for analysis: they are
 # deleted by `_text.collapse_text`, which lists them (test_seed's property test lists them again).
+
 # C0 control bytes but tab, LF and CR: next to none in any text page, invalid in HTML. (In UTF-8 these
 # bytes never occur inside a multibyte character, so they can be counted or deleted on the bytes.)
 C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
