@@ -13,7 +13,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(if $(wildcard $(UV)),$(UV)),pyth
 VENV_STAMP := .venv/.synced
 
 # The interpreter the environment is built on: the distribution's CPython when it is 3.11 or later and has its
-# headers (the core's C module compiles against them), else the one uv finds (`make env PYTHON=...` names
+# headers (the core's C modules compile against them), else the one uv finds (`make env PYTHON=...` names
 # another). Distributions build CPython with PGO and LTO and link the interpreter statically; pyenv's default
 # build (what uv found first here) has neither and keeps the interpreter in a shared libpython: pure Python ran
 # ~20% slower on it, a 750-seed batch ~8% (docs/performance.md, session 10).
