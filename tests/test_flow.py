@@ -143,7 +143,7 @@ def polars_threads() -> int:
     return pl.thread_pool_size()
 
 
-@flow(task_runner=make_task_runner("process"))
+@flow  # run on each runner under test (`with_options`)
 def worker_polars_threads() -> list[int]:
     return [future.result() for future in [polars_threads.submit() for _ in range(2)]]
 
