@@ -74,9 +74,9 @@ PY3LANGID_MODEL = py3langid.langid.MODEL_DIR / py3langid.langid.MODEL_FILE
 PREPARED_ARRAYS = (("ptc", True), ("pc", False), ("classes", False), ("nextmove", True), ("row", True), ("out", False))
 # ... but the feature weights (float16) widened to float32, exactly: numpy multiplies a float16 matrix by a
 # float32 vector by converting it first (50 us for a sample's ~360 rows), and the product of the converted
-# rows is the same. Part of the copy's name, so that a copy laid out otherwise is not taken for this one.
+# rows is the same. Part of the copy's name ("f32"), so that a copy laid out otherwise is not taken for this one.
 PREPARED_TYPES: dict[str, type[np.generic]] = {"ptc": np.float32}
-PREPARED_LAYOUT = "f32"
+PREPARED_LAYOUT = "-".join(f"{np.dtype(kind).kind}{8 * np.dtype(kind).itemsize}" for kind in PREPARED_TYPES.values())
 
 
 def prepared_model_dir(root: Path = PREPARED_ROOT) -> Path:
