@@ -164,6 +164,41 @@ def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
     assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
 
 
+# Control bytes, tab/LF/CR (which are not counted) and others, often; lengths across the 255-byte blocks the
+# C count works in.
+_BYTES = st.binary(max_size=1200) | st.lists(
+    st.sampled_from(b"\x00\x01\x08\t\n\x0b\x0c\r\x1f\x20a\x7f\xff"), max_size=1200
+).map(bytes)
+
+
+@given(data=_BYTES, limit=st.integers(-5, 1300))
+def test_control_bytes_count_is_the_readable_one(data: bytes, limit: int) -> None:
+    from newslake.core._text import control_bytes
+
+    # The C0 control bytes but tab, LF and CR, listed here again rather than taken from the module.
+    control = {*range(0x20)} - {0x09, 0x0A, 0x0D}
+    assert control_bytes(data, limit) == sum(byte in control for byte in data[: max(limit, 0)])
+
+
+def test_control_bytes_counts_long_runs() -> None:
+    from newslake.core._text import control_bytes
+
+    # Runs longer than the count's blocks: a block's byte counter must not wrap (random draws rarely hold
+    # 256 control bytes in a row).
+    for size in (255, 256, 511, 1000):
+        assert control_bytes(b"\x01" * size, size) == size
+
+
+@pytest.mark.parametrize(("controls", "binary"), [(0, False), (82, False), (83, True)])
+def test_binary_means_over_two_percent_control_bytes(controls: int, binary: bool) -> None:
+    from newslake.core.seed import _looks_binary
+
+    # 4100 bytes: 2% is 82, and more than that is binary. Past the first 64 KiB nothing counts.
+    data = b"\x00" * controls + b"a" * (4100 - controls)
+    assert _looks_binary(data) is binary
+    assert not _looks_binary(b"a" * 65536 + b"\x00" * 4000)
+
+
 @pytest.mark.parametrize("invisible", list("\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 def test_each_invisible_character_goes(invisible: str) -> None:
     from newslake.core.text import normalise_text

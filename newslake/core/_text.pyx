@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""`text.normalise_text`'s last step in C: invisible characters out, whitespace runs collapsed, ends stripped.
+"""Text in C: `text.normalise_text`'s last step (invisible characters out, whitespace runs collapsed, ends
+stripped), and the count of control bytes that seed reading and parsing ask for.
 
 What `" ".join(text.split())` gives after the invisible characters are deleted, in one pass over the code
 points and one string made (`split` made a string per word and a list, ~210 calls a page, most of them
@@ -70,3 +71,26 @@ def collapse_text(str text not None):
         return PyUnicode_FromKindAndData(kind, buffer, out)
     finally:
         free(buffer)
+
+
+def control_bytes(bytes data not None, Py_ssize_t limit):
+    """How many of the first `limit` bytes of `data` are C0 control bytes other than tab, LF and CR.
+
+    A branch-free count the compiler vectorises (~25x faster than `bytes.translate` deleting them and
+    comparing lengths, which copies the page): most pages hold none, and then nothing is copied at all.
+    """
+    cdef const unsigned char* at = <const unsigned char*>data
+    cdef Py_ssize_t size = min(len(data), max(limit, 0)), start = 0, end, i, count = 0
+    cdef unsigned char byte, block
+    with nogil:
+        # Blocks of 255 bytes counted in a byte (which cannot overflow), so that the comparisons run on
+        # vectors of bytes; a wider counter per byte kept the loop ~4x slower.
+        while start < size:
+            end = min(start + 255, size)
+            block = 0
+            for i in range(start, end):
+                byte = at[i]
+                block += (byte < 0x20) & (byte != 0x09) & (byte != 0x0A) & (byte != 0x0D)
+            count += block
+            start = end
+    return count

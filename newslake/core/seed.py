@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 from charset_normalizer import from_bytes
 
+from newslake.core._text import control_bytes
 from newslake.core.errors import SeedRejected, Stage
-from newslake.core.text import C0_CONTROL_BYTES, normalise_text
+from newslake.core.text import normalise_text
 from newslake.core.urls import UrlError, canonical_url
 
 _BOMS = (
@@ -27,6 +28,7 @@ _BOMS = (
 # first bytes only (where browsers look too).
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 _PRESCAN_BYTES = 4096
+_BINARY_SAMPLE_BYTES = 65536
 # Labels whose bytes browsers decode with a superset codec (WHATWG Encoding Standard): a page declaring
 # gb2312 routinely holds GBK characters, "iso-8859-1" means windows-1252, and so on.
 _SUPERSET = {
@@ -210,8 +212,8 @@ def read_header(text: str) -> tuple[datetime | None, str, str, int]:
 def _looks_binary(data: bytes) -> bool:
     """More than 2% C0 control bytes: an image or an archive, not a page in any ASCII-compatible encoding
     (text has next to none; a stray NUL in a page is fine and is dropped at parsing)."""
-    sample = data[:65536]
-    return len(sample) - len(sample.translate(None, C0_CONTROL_BYTES)) > 0.02 * len(sample)
+    sample = min(len(data), _BINARY_SAMPLE_BYTES)
+    return control_bytes(data, sample) > 0.02 * sample
 
 
 def parse_seed(data: bytes) -> Seed:
