@@ -1,12 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Text in C: `text.normalise_text`'s last step (invisible characters out, whitespace runs collapsed, ends
-stripped), and the count of control bytes that seed reading and parsing ask for.
+"""Text in C: `normalise_text` (NFC, invisible characters out, whitespace runs collapsed, ends stripped), and
+the count of control bytes that seed reading and parsing ask for.
 
-What `" ".join(text.split())` gives after the invisible characters are deleted, in one pass over the code
-points and one string made (`split` made a string per word and a list, ~210 calls a page, most of them
-short link texts); the text itself when nothing changes. Whitespace is what `str.split()` splits on
-(`Py_UNICODE_ISSPACE`, what regex `\\s` matches); a property test compares with the regex form.
+The collapse gives what `" ".join(text.split())` gives after the invisible characters are deleted, in one
+pass over the code points and one string made (`split` made a string per word and a list, ~210 calls a
+page, most of them short link texts); the text itself when nothing changes. Whitespace is what
+`str.split()` splits on (`Py_UNICODE_ISSPACE`, what regex `\\s` matches); a property test compares with the
+regex form. `normalise_text` itself is here, not in `text.py`, so that its callers in C (`_links`) and in
+Python pay no Python frame for it (~330 calls a page).
 """
+
+from unicodedata import normalize
 
 from cpython.unicode cimport (
     Py_UNICODE_ISSPACE,
@@ -24,6 +28,7 @@ cdef extern from *:
     # Cython's own: readies a string made by Python 3.11's legacy APIs (its kind and data are read below),
     # nothing on 3.12 and later, where every string is ready.
     int __Pyx_PyUnicode_READY(object text) except -1
+    bint PyUnicode_IS_ASCII(object text)
 
 
 cdef inline bint _invisible(Py_UCS4 ch) noexcept nogil:
@@ -32,7 +37,15 @@ cdef inline bint _invisible(Py_UCS4 ch) noexcept nogil:
     return ch == 0xAD or ch == 0x200B or ch == 0x200C or ch == 0x200D or ch == 0x2060 or ch == 0xFEFF
 
 
-def collapse_text(str text not None):
+def normalise_text(str raw not None):
+    """NFC-normalise, drop invisible characters, collapse whitespace runs, strip the ends."""
+    __Pyx_PyUnicode_READY(raw)
+    if not PyUnicode_IS_ASCII(raw):
+        raw = normalize("NFC", raw)
+    return _collapse(raw)
+
+
+cdef str _collapse(str text):
     """`text` without invisible characters, each run of whitespace one space, no whitespace at either end."""
     __Pyx_PyUnicode_READY(text)
     cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, out = 0, run = 0

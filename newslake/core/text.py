@@ -1,27 +1,22 @@
 """Whitespace and character normalisation shared by every text column."""
 
-import unicodedata
-
 from lxml.html import HtmlElement
 
-from newslake.core._text import collapse_text
+from newslake.core._text import normalise_text
 from newslake.core._tree import text_content
 
-# Zero-width and formatting characters that editors leave in text carry no meaning for analysis: they are
-# deleted by `_text.collapse_text`, which lists them (test_seed's property test lists them again).
+__all__ = ["C0_CONTROL_BYTES", "normalise_text", "text_of"]
+
+# `normalise_text` (NFC-normalise, drop invisible characters, collapse whitespace runs, strip the ends) is
+# written in C (`_text.pyx`): zero-width and formatting characters that editors leave in text carry no
+# meaning for analysis and are deleted there, where they are listed (test_seed's property test lists them
+# again). Was `" ".join(raw.split())` after six `in` tests and a regex for the invisible characters: 0.19-0.21
+# -> 0.12 ms a corpus page with the collapse in C (~210 calls; NFC is most of what is left), and less with
+# no Python frame around it.
 
 # C0 control bytes but tab, LF and CR: next to none in any text page, invalid in HTML. (In UTF-8 these
 # bytes never occur inside a multibyte character, so they can be counted or deleted on the bytes.)
 C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-
-
-def normalise_text(raw: str) -> str:
-    """NFC-normalise, drop invisible characters, collapse whitespace runs, strip the ends."""
-    if not raw.isascii():
-        raw = unicodedata.normalize("NFC", raw)
-    # In C, one pass: was `" ".join(raw.split())` (a string per word) after six `in` tests and a regex for
-    # the invisible characters: 0.19-0.21 -> 0.12 ms a corpus page (~210 calls; NFC is most of what is left).
-    return collapse_text(raw)
 
 
 def text_of(element: HtmlElement) -> str:
