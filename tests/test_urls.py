@@ -7,9 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
+from newslake.core.model import Link, LinkContext
+from newslake.core.text import normalise_text
 from newslake.core.urls import (
     LinkTarget,
     UrlError,
+    anchor_rows,
     canonical_url,
     host_of,
     link_target,
@@ -210,3 +213,51 @@ def test_link_target_keeps_no_traceback() -> None:
     error = resolve_in_a_frame(["a page's worth of objects"])
     assert isinstance(error, UrlError)
     assert error.__traceback__ is None and error.__cause__ is None and error.__context__ is None
+
+
+_LINK_TEXTS = ["", "  Home ", "新闻\u00a0中心", "e\u0301te", "\u200b", "Read more"]
+
+
+@given(
+    anchors=st.lists(st.tuples(st.sampled_from(_HREFS), st.sampled_from(_LINK_TEXTS)), max_size=30),
+    base=st.sampled_from(_BASES),
+    page_url=st.sampled_from(_BASES),
+    position=st.none() | st.integers(0, 50),
+)
+def test_anchor_rows_are_the_fresh_targets(
+    anchors: list[tuple[str, str]], base: str, page_url: str, position: int | None
+) -> None:
+    # The rows made in C against urllib's answers: unusable hrefs and jumps within the page (a target whose
+    # page is `page_url`) are dropped, each other anchor is a `Link` row. Twice over: the second pass (and
+    # earlier draws) meet the answers the first one cached.
+    site = registrable_domain(host_of(page_url))
+    expected: list[Link] = []
+    dropped = 0
+    for raw, inside in anchors:
+        target = _fresh_target(raw, base)
+        if isinstance(target, str) or target.page == page_url:
+            dropped += 1
+            continue
+        text = normalise_text(inside) or None
+        expected.append(Link(position, target.url, text, target.host, target.site == site, LinkContext.PAGE))
+    rows = anchor_rows(base, page_url, site, Link)
+    for _ in range(2):
+        rows.add(anchors, position, LinkContext.PAGE)
+    assert rows.rows == expected * 2
+    assert all(type(row) is Link for row in rows.rows)
+    assert rows.dropped == dropped * 2
+
+
+def test_anchor_rows_refuse_a_row_class_of_other_fields() -> None:
+    from typing import NamedTuple
+
+    class Reordered(NamedTuple):
+        href: str
+        position: int | None
+        text: str | None
+        domain: str
+        is_internal: bool
+        context: LinkContext
+
+    with pytest.raises(TypeError, match="field orders"):
+        anchor_rows(BASE, BASE, "bbc.com", Reordered)

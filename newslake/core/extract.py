@@ -17,6 +17,7 @@ from itertools import islice
 import lxml.etree
 from lxml.html import HtmlElement
 
+from newslake.core._links import AnchorRows
 from newslake.core._tree import joined_text, links_in
 from newslake.core.content import (
     BODY_WORDS,
@@ -39,14 +40,13 @@ from newslake.core.text import normalise_text, text_of
 from newslake.core.urls import (
     SrcsetCandidate,
     UrlError,
+    anchor_rows,
     host_of,
-    link_target,
     parse_srcset,
     path_extension,
     registrable_domain,
     resolve_href,
     unwrap_proxy,
-    url_origin,
 )
 
 # --- what to drop -------------------------------------------------------------------------------------
@@ -282,18 +282,16 @@ class _Walker:
     base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
     page_url: str  # the article URL, to recognise in-page jumps
     site: str  # registrable domain of the article
-    base_origin: str = field(init=False, default="")  # `https://host` of base_url, for root-relative paths
+    links: AnchorRows = field(init=False)  # the link rows so far, and how many anchors were dropped
     paragraphs: list[Paragraph] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    links_dropped: int = 0
     position: int = 0
     section: str | None = None
     seen_image_srcs: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.base_origin = url_origin(self.base_url)
+        self.links = anchor_rows(self.base_url, self.page_url, self.site, Link)
 
     def next_position(self) -> int:
         self.position += 1
@@ -344,16 +342,9 @@ class _Walker:
         self.add_anchors(links_in(element), position, context)
 
     def add_anchors(self, anchors: Anchors, position: int | None, context: LinkContext) -> None:
-        # The hot loop of whole pages (~120 links a page, most of them menus): locals, positional arguments.
-        base, origin, page_url, site, links = self.base_url, self.base_origin, self.page_url, self.site, self.links
-        for raw, inside in anchors:
-            target = link_target(raw, base, origin)
-            if isinstance(target, UrlError) or target.page == page_url:
-                self.links_dropped += 1  # unusable, or a jump within this page: not a link to anything
-                continue
-            links.append(
-                Link(position, target.url, normalise_text(inside) or None, target.host, target.site == site, context)
-            )
+        # In C (~120 links a page, most of them menus): a row for each href that leads somewhere else, the
+        # unusable ones and jumps within this page counted as dropped (`_links.AnchorRows`).
+        self.links.add(anchors, position, context)
 
     def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
         """The links around the article, without a position: chrome regions by kind, the rest as `page`.
@@ -676,6 +667,6 @@ def extract_article(seed: Seed) -> Article:
         paragraphs=tuple(walker.paragraphs),
         headings=tuple(walker.headings),
         images=tuple(walker.images),
-        links=tuple(walker.links),
-        links_dropped=walker.links_dropped,
+        links=tuple(walker.links.rows),
+        links_dropped=walker.links.dropped,
     )

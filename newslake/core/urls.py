@@ -4,10 +4,12 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import tldextract
+
+from newslake.core._links import AnchorRows, cached_target
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -207,7 +209,8 @@ class LinkTarget(NamedTuple):
 # (resolve, host, site) per link: ~0.2 ms of a 120-link page seen before (a first sight costs ~0.13 ms more).
 # Keyed by what the answer depends on: an absolute href, or one of another scheme, by itself (a str key), a
 # root-relative path with the base's origin (a tuple key: never equal to a str; the href's own key says it
-# is one). Cleared when full, like the class/id verdicts: 32 768 entries are at most ~13 MiB.
+# is one). Cleared when full, like the class/id verdicts: 32 768 entries are at most ~13 MiB. Read by
+# `_links.cached_target` only (here, and by the link rows in C: `anchor_rows`).
 _TARGETS: dict[str | tuple[str, str], LinkTarget | UrlError | _KeyedBy] = {}
 _TARGETS_MAX = 1 << 15
 
@@ -215,13 +218,9 @@ _TARGETS_MAX = 1 << 15
 def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
     """What an `href` resolves to against `base` (whose `origin`, from `url_origin`, the caller keeps), or the
     `UrlError` saying why it cannot be used (a link to drop, not a failure: `javascript:`, `mailto:`, ...)."""
-    found = _TARGETS.get(raw)
-    if isinstance(found, LinkTarget | UrlError):
+    found = cached_target(_TARGETS, raw, origin, LinkTarget, UrlError)
+    if found is not None:
         return found
-    if found is not None:  # a root-relative href met before: its answer under this origin, if known
-        known = _TARGETS.get((raw, origin))
-        if isinstance(known, LinkTarget | UrlError):
-            return known
     if len(_TARGETS) >= _TARGETS_MAX:
         _TARGETS.clear()
     href, keyed_by = _href_kind(raw)
@@ -244,6 +243,23 @@ def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
         _TARGETS[raw] = keyed_by
         _TARGETS[(raw, origin)] = target
     return target
+
+
+def anchor_rows(base: str, page_url: str, site: str, row_type: type[tuple[Any, ...]]) -> AnchorRows:
+    """A page's link rows (`row_type`, e.g. `model.Link`, of the fields `_links.ROW_FIELDS`), made in C from
+    its anchors with the targets resolved through this module's cache: links to `page_url` itself and
+    unusable hrefs are counted as dropped. `site` is the page's registrable domain (what is internal)."""
+    return AnchorRows(
+        base,
+        url_origin(base),
+        page_url,
+        site,
+        targets=_TARGETS,
+        resolve=link_target,
+        target_type=LinkTarget,
+        error_type=UrlError,
+        row_type=row_type,
+    )
 
 
 def path_extension(url: str) -> str:

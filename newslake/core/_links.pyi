@@ -1,0 +1,31 @@
+"""Types of `_links.pyx` (mypy reads this; the module is built by `uv sync`)."""
+
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=Exception)
+
+TARGET_FIELDS: tuple[str, ...]
+ROW_FIELDS: tuple[str, ...]
+
+def cached_target(
+    targets: dict[Any, Any], raw: str, origin: str, target_type: type[_T], error_type: type[_E]
+) -> _T | _E | None: ...
+
+class AnchorRows:
+    rows: list[Any]
+    dropped: int
+    def __init__(
+        self,
+        base: str,
+        origin: str,
+        page_url: str,
+        site: str,
+        *,
+        targets: dict[Any, Any],
+        resolve: Any,
+        target_type: type[Any],
+        error_type: type[Exception],
+        row_type: type[Any],
+    ) -> None: ...
+    def add(self, anchors: list[tuple[str, str]], position: int | None, context: Any) -> None: ...

@@ -1,0 +1,105 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Link rows in C: the loop over a block's anchors (~120 a page, most of them menus and footers).
+
+Each anchor's target comes from `urls.link_target`'s cache by the lookups `cached_target` makes (which
+`link_target` makes through it too, so the cache's protocol is written once); only a miss calls back into
+Python. A row is made as `Link`'s own `__new__` makes it (a tuple of the class), without its Python frame.
+The classes come from the caller (`urls` imports this module, so this one cannot import it).
+"""
+
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_Append
+from cpython.object cimport PyObject
+
+from newslake.core._text import normalise_text
+
+# Field orders the rows and targets are read and made in; checked against the classes given to `AnchorRows`.
+TARGET_FIELDS = ("url", "page", "host", "site")
+ROW_FIELDS = ("position", "href", "text", "domain", "is_internal", "context")
+
+
+def cached_target(dict targets not None, str raw not None, str origin not None, type target_type, type error_type):
+    """What `raw` resolved to before (a target, or the error saying why it is unusable), or None.
+
+    An href whose answer holds whatever the base (absolute, or of another scheme) is kept under itself; a
+    root-relative one under (href, origin), with a marker of its kind under the href itself."""
+    return _cached(targets, raw, origin, target_type, error_type)
+
+
+cdef object _cached(dict targets, str raw, str origin, type target_type, type error_type):
+    cdef PyObject* found = PyDict_GetItem(targets, raw)
+    if found is NULL:
+        return None
+    if _is_answer(<object>found, target_type, error_type):
+        return <object>found
+    # A kind marker: the answer, if any, is kept under the origin too.
+    found = PyDict_GetItem(targets, (raw, origin))
+    if found is NULL or not _is_answer(<object>found, target_type, error_type):
+        return None
+    return <object>found
+
+
+cdef inline bint _is_answer(object found, type target_type, type error_type):
+    return type(found) is target_type or isinstance(found, error_type)
+
+
+cdef class AnchorRows:
+    """Link rows for one page: its base, origin, URL and site, the rows so far and the anchors dropped."""
+
+    cdef readonly list rows
+    cdef readonly Py_ssize_t dropped
+    cdef str base, origin, page_url, site
+    cdef dict targets
+    cdef type target_type, error_type, row_type
+    cdef object resolve
+
+    def __init__(
+        self,
+        str base not None,
+        str origin not None,
+        str page_url not None,
+        str site not None,
+        *,
+        dict targets not None,
+        resolve,
+        type target_type,
+        type error_type,
+        type row_type,
+    ):
+        if target_type._fields != TARGET_FIELDS or row_type._fields != ROW_FIELDS:
+            raise TypeError("AnchorRows reads and makes tuples in the field orders it declares")
+        self.rows = []
+        self.dropped = 0
+        self.base, self.origin, self.page_url, self.site = base, origin, page_url, site
+        self.targets, self.resolve = targets, resolve
+        self.target_type, self.error_type, self.row_type = target_type, error_type, row_type
+
+    def add(self, list anchors not None, object position, object context):
+        """A row for each (href, text inside) whose href leads somewhere but this page."""
+        cdef tuple anchor, target
+        cdef str raw
+        for anchor in anchors:
+            raw = <str>anchor[0]
+            found = _cached(self.targets, raw, self.origin, self.target_type, self.error_type)
+            if found is None:
+                found = self.resolve(raw, self.base, self.origin)
+            if type(found) is not self.target_type:
+                self.dropped += 1  # unusable: not a link to anything
+                continue
+            target = <tuple>found
+            if <str>target[1] == self.page_url:
+                self.dropped += 1  # a jump within this page
+                continue
+            text = normalise_text(<str>anchor[1]) or None
+            row = tuple.__new__(
+                self.row_type,
+                (
+                    position,
+                    <str>target[0],
+                    text,
+                    <str>target[2],
+                    <str>target[3] == self.site,
+                    context,
+                ),
+            )
+            PyList_Append(self.rows, row)
