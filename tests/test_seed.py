@@ -180,13 +180,21 @@ def test_control_bytes_count_is_the_readable_one(data: bytes, limit: int) -> Non
     assert control_bytes(data, limit) == sum(byte in control for byte in data[: max(limit, 0)])
 
 
-def test_control_bytes_counts_long_runs() -> None:
-    from newslake.core._text import control_bytes
+@given(data=_BYTES)
+def test_high_bytes_count_is_the_readable_one(data: bytes) -> None:
+    from newslake.core._text import high_bytes
 
-    # Runs longer than the count's blocks: a block's byte counter must not wrap (random draws rarely hold
-    # 256 control bytes in a row).
+    assert high_bytes(data) == sum(byte >= 0x80 for byte in data)
+
+
+def test_byte_counts_count_long_runs() -> None:
+    from newslake.core._text import control_bytes, high_bytes
+
+    # Runs longer than the counts' blocks: a block's byte counter must not wrap (random draws rarely hold
+    # 256 control or high bytes in a row).
     for size in (255, 256, 511, 1000):
         assert control_bytes(b"\x01" * size, size) == size
+        assert high_bytes(b"\xff" * size) == size
 
 
 @pytest.mark.parametrize(("controls", "binary"), [(0, False), (82, False), (83, True)])

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Text in C: `normalise_text` (NFC, invisible characters out, whitespace runs collapsed, ends stripped), and
-the count of control bytes that seed reading and parsing ask for.
+the counts of control and non-ASCII bytes that seed reading and parsing ask for.
 
 The collapse gives what `" ".join(text.split())` gives after the invisible characters are deleted, in one
 pass over the code points and one string made (`split` made a string per word and a list, ~210 calls a
@@ -104,6 +104,22 @@ def control_bytes(bytes data not None, Py_ssize_t limit):
             for i in range(start, end):
                 byte = at[i]
                 block += (byte < 0x20) & (byte != 0x09) & (byte != 0x0A) & (byte != 0x0D)
+            count += block
+            start = end
+    return count
+
+
+def high_bytes(bytes data not None):
+    """How many bytes of `data` are 0x80 or above (non-ASCII), counted like `control_bytes`."""
+    cdef const unsigned char* at = <const unsigned char*>data
+    cdef Py_ssize_t size = len(data), start = 0, end, i, count = 0
+    cdef unsigned char block
+    with nogil:
+        while start < size:
+            end = min(start + 255, size)
+            block = 0
+            for i in range(start, end):
+                block += at[i] >> 7
             count += block
             start = end
     return count

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from charset_normalizer import from_bytes
 
-from newslake.core._text import control_bytes
+from newslake.core._text import control_bytes, high_bytes
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.text import normalise_text
 from newslake.core.urls import UrlError, canonical_url
@@ -138,7 +138,7 @@ def _lenient_decode(data: bytes, codec: str) -> str | None:
     errors = text.count("\ufffd")
     if errors == 0:
         return text
-    non_ascii = sum(1 for byte in data if byte >= 0x80)
+    non_ascii = high_bytes(data)  # in C: a Python loop over the bytes cost ~0.7 ms a legacy-encoded page
     return text if errors <= 2 + non_ascii // 100 else None
 
 
