@@ -187,10 +187,23 @@ def parse_html(html: str | bytes) -> HtmlElement:
     return tree
 
 
-def _meta_map(tree: HtmlElement) -> dict[str, str]:
+# The elements page metadata is read from, found in one pass over the page (`Element.iter(*tags)` filters in
+# C): a pass each for <meta>, JSON-LD <script>, <base> and <title> cost four walks over the whole tree.
+_METADATA_TAGS = ("meta", "script", "base", "title")
+
+
+def _metadata_elements(tree: HtmlElement) -> dict[str, list[HtmlElement]]:
+    """The page's <meta>, <script>, <base> and <title> elements by tag, each list in document order."""
+    found: dict[str, list[HtmlElement]] = {tag: [] for tag in _METADATA_TAGS}
+    for element in tree.iter(*_METADATA_TAGS):
+        found[element.tag].append(element)
+    return found
+
+
+def _meta_map(metas: list[HtmlElement]) -> dict[str, str]:
     """Lower-cased meta name/property/http-equiv -> first non-empty content."""
     out: dict[str, str] = {}
-    for meta in tree.iter("meta"):
+    for meta in metas:
         if meta.get("content") is None:
             continue
         key = meta.get("property") or meta.get("name") or meta.get("http-equiv") or meta.get("itemprop") or ""
@@ -200,9 +213,9 @@ def _meta_map(tree: HtmlElement) -> dict[str, str]:
     return out
 
 
-def _json_ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+def _json_ld_objects(scripts: list[HtmlElement]) -> Iterator[dict[str, Any]]:
     """Every JSON object in the page's JSON-LD blocks, flattening lists and `@graph`."""
-    for script in tree.iter("script"):
+    for script in scripts:
         if script.get("type") != _JSON_LD_TYPE:
             continue
         try:
@@ -236,15 +249,17 @@ class PageMeta:
     """Page-level metadata read once from the whole tree, before the content root is chosen and pruned."""
 
     def __init__(self, tree: HtmlElement) -> None:
-        self.meta = _meta_map(tree)
-        self.json_ld = list(_json_ld_objects(tree))
+        elements = _metadata_elements(tree)
+        self.meta = _meta_map(elements["meta"])
+        self.json_ld = list(_json_ld_objects(elements["script"]))
         langs = SEL_HTML_LANG.strings(tree)
         self.declared_language: str | None = str(langs[0]) if langs else None
         if not self.declared_language:
             self.declared_language = next((self.meta[k] for k in _META_LANGUAGE if k in self.meta), None)
-        hrefs = (base.get("href") for base in tree.iter("base"))
+        hrefs = (base.get("href") for base in elements["base"])
         self.base_href: str | None = next((href for href in hrefs if href is not None), None)
-        self.page_title = normalise_text(self.meta.get("og:title", "") or tree.findtext(".//title") or "")
+        title = elements["title"][0].text if elements["title"] else None  # what `findtext(".//title")` gives
+        self.page_title = normalise_text(self.meta.get("og:title", "") or title or "")
 
     def stated_author(self) -> str | None:
         """The author the meta tags or JSON-LD state."""
