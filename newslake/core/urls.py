@@ -1,7 +1,6 @@
 """URL handling: canonical article URLs, resolving hrefs, unwrapping image proxies, choosing srcset candidates."""
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -298,8 +297,9 @@ def unwrap_proxy(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True, slots=True)
-class SrcsetCandidate:
+class SrcsetCandidate(NamedTuple):
+    # A tuple, not a frozen dataclass: a long srcset makes a dozen a picture, and a frozen dataclass's
+    # __init__ sets each field through object.__setattr__ (~3x the cost).
     url: str
     width: float | None  # `w` descriptor
     density: float | None  # `x` descriptor
@@ -308,6 +308,8 @@ class SrcsetCandidate:
 def parse_srcset(srcset: str) -> list[SrcsetCandidate]:
     """Parse a `srcset` attribute into candidates (malformed entries are skipped, never raised)."""
     out: list[SrcsetCandidate] = []
+    if not srcset:
+        return out  # most <img> have none of the srcset attributes asked for
     for match in _SRCSET_ENTRY.finditer(srcset):
         url, number, unit = match.group(1), match.group(2), match.group(3)
         if not url or url == ",":
