@@ -231,3 +231,23 @@ def test_month_first_dates_are_those_the_plain_pattern_finds(text: str) -> None:
         return [(m.start(), d) for m in pattern.finditer(text) if (d := dates._from_match(m, "mdy")) is not None]
 
     assert found(dates._EN_MDY) == found(plain)
+
+
+_WRITTEN_DATES = ["2019-05-05", "5/12/2019", "2019年5月6日", "2003年5月", "May 5, 2019", "5 May 2019", "x", " "]
+
+
+@given(text=st.lists(st.sampled_from(_WRITTEN_DATES), max_size=6).map("".join))
+def test_a_pattern_skipped_for_lack_of_its_literal_would_have_found_nothing(text: str) -> None:
+    # dates_in_text skips the patterns whose literal (年, "/") a text lacks; scanning with every pattern
+    # must find the same dates.
+    from newslake.core import dates
+
+    everything: dict[tuple[int, datetime], bool] = {}
+    for pattern, order in (*dates._PATTERNS, (dates._NUMERIC_DMY, "numeric")):
+        for match in pattern.finditer(text):
+            parsed = dates._from_match(match, order)
+            if parsed is not None:
+                everything[match.start(), parsed.at] = True
+    for match in dates._CJK_MONTH.finditer(text):
+        everything[match.start(), datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)] = True
+    assert sorted((d.position, d.parsed.at) for d in dates_in_text(text)) == sorted(everything)
