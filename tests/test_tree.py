@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
 from newslake.core import content
-from newslake.core._tree import joined_text, links_in, page_marks, text_content, text_length, text_tally
+from newslake.core._tree import (
+    NodeSet,
+    is_within,
+    joined_text,
+    links_in,
+    page_marks,
+    text_content,
+    text_length,
+    text_tally,
+)
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import parse_html
 from newslake.core.tags import BLOCK_TAGS
@@ -223,6 +232,28 @@ def test_text_helpers_are_what_lxml_gives(blocks: list[str], separator: str) -> 
         assert joined_text(element, separator) == separator.join(element.itertext())
         expected = [(a.get("href"), a.text_content()) for a in element.iter("a") if a.get("href") is not None]
         assert links_in(element) == expected
+
+
+@given(st.lists(_markup(), min_size=1, max_size=3), st.data())
+def test_where_an_element_is_is_what_its_ancestors_say(blocks: list[str], data: st.DataObject) -> None:
+    # is_within and NodeSet.covers walk parent pointers in C; the oracle is lxml's iterancestors(), before
+    # and after some of the elements leave the tree (a detached element is inside nothing).
+    tree = _page(blocks)
+    elements = list(tree.iter())
+    taken = data.draw(st.lists(st.sampled_from(elements), max_size=4))
+    for element in data.draw(st.lists(st.sampled_from(elements), max_size=3)):
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    nodes = NodeSet()
+    for element in taken:
+        nodes.add(element)
+    assert len(nodes) == len(taken)
+    for inner in elements:
+        lineage = [inner, *inner.iterancestors()]
+        assert nodes.covers(inner) == any(t in lineage for t in taken)
+        for outer in elements:
+            assert is_within(inner, outer) == (outer in lineage)
 
 
 def test_links_in_reads_hrefs_as_lxml_does() -> None:

@@ -29,7 +29,7 @@ from functools import lru_cache
 import lxml.etree
 from lxml.html import HtmlElement
 
-from newslake.core._tree import TextTally, page_marks, text_length, text_tally
+from newslake.core._tree import NodeSet, TextTally, is_within, page_marks, text_length, text_tally
 from newslake.core.dates import dates_in_text
 from newslake.core.model import LinkContext
 from newslake.core.tags import BLOCK_TAGS, HEADING_TAGS, PARAGRAPH_TAGS
@@ -255,9 +255,9 @@ def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
     holders = {a for body_element in marks.article_bodies for a in body_element.iterancestors()}
     removed: list[Chrome] = []
     hidden: list[HtmlElement] = []
-    taken: set[HtmlElement] = set()
+    taken = NodeSet()  # asked of each candidate in C: ancestors through lxml cost a proxy each
     for element in [*marks.regions, *marks.marked, *marks.classed, *marks.styled]:
-        if taken and (element in taken or not taken.isdisjoint(element.iterancestors())):
+        if len(taken) and taken.covers(element):
             continue  # inside a region already taken (outermost first within regions, and within classes)
         if _is_dropped_region(element.attrib):
             hidden.append(element)  # even around an articleBody: a hidden copy of the article is not the article
@@ -438,7 +438,7 @@ _NAMED_MIN_SHARE = 0.6
 
 def contains(outer: HtmlElement, inner: HtmlElement) -> bool:
     """Whether `inner` is `outer` or inside it (in the tree as it is now: detached chrome is in no page)."""
-    return outer is inner or any(a is outer for a in inner.iterancestors())
+    return is_within(inner, outer)  # parent pointers in C, not a proxy per ancestor
 
 
 def content_root(tree: HtmlElement, marks: PageMarks) -> HtmlElement:
