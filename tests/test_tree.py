@@ -7,7 +7,7 @@ attributes) fails these tests. (The HTML parser makes no namespaced or repeated 
 handling of those, which follows lxml's `get`, cannot be reached through a page.)
 """
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import lxml.etree
 import pytest
@@ -20,6 +20,7 @@ from newslake.core._tree import (
     NodeSet,
     is_within,
     joined_text,
+    last_texts,
     links_in,
     page_marks,
     text_content,
@@ -230,6 +231,8 @@ def test_text_helpers_are_what_lxml_gives(blocks: list[str], separator: str) -> 
         assert text_content(element) == element.text_content()
         assert text_length(element) == string_length(element)
         assert joined_text(element, separator) == separator.join(element.itertext())
+        for count in (0, 1, 2, 5):
+            assert last_texts(element, count) == list(deque(element.itertext(), maxlen=count))
         expected = [(a.get("href"), a.text_content()) for a in element.iter("a") if a.get("href") is not None]
         assert links_in(element) == expected
 

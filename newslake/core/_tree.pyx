@@ -612,6 +612,35 @@ cdef int _itertext(tree.xmlNode* element, list parts) except -1:
     return 0
 
 
+cdef inline tree.xmlNode* _previous_element_like(tree.xmlNode* node) noexcept nogil:
+    while node is not NULL and not _is_element_like(node):
+        node = node.prev
+    return node
+
+
+cdef int _itertext_backwards(tree.xmlNode* element, list parts, Py_ssize_t limit) except -1:
+    """`_itertext`'s pieces from the last one back, until `parts` holds `limit` of them."""
+    cdef tree.xmlNode* child = _previous_element_like(element.last)
+    while child is not NULL and len(parts) < limit:
+        _append_run(child.next, parts)  # its tail comes after its own pieces
+        if child.type == tree.XML_ELEMENT_NODE and len(parts) < limit:
+            _itertext_backwards(child, parts, limit)
+        child = _previous_element_like(child.prev)
+    if len(parts) < limit:
+        _append_run(element.children, parts)
+    return 0
+
+
+def last_texts(_Element element not None, Py_ssize_t count):
+    """The last `count` of `element.itertext()`'s pieces, in document order: what `deque(element.itertext(),
+    maxlen=count)` holds, read from the end instead of making a string of every piece before them."""
+    cdef list parts = []
+    if count > 0:
+        _itertext_backwards(element._c_node, parts, count)
+    parts.reverse()
+    return [(<bytes>part).decode("utf-8") for part in parts]
+
+
 def joined_text(_Element element not None, str separator not None):
     """`separator.join(element.itertext())`: the texts and tails inside `element` (not its own tail)."""
     cdef list parts = []

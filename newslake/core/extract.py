@@ -7,7 +7,6 @@ paragraphs, headings, images and link lists share one document order.
 """
 
 import re
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,7 +17,7 @@ import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core._links import AnchorRows
-from newslake.core._tree import joined_text, links_in
+from newslake.core._tree import joined_text, last_texts, links_in
 from newslake.core.content import (
     BODY_WORDS,
     Chrome,
@@ -589,7 +588,7 @@ def _anchors_in(page_text: str, titles: list[str], root: HtmlElement) -> list[tu
     opening = normalise_text(" ".join(islice(root.itertext(), 20)))[:30]
     if opening and (start := page_text.find(opening)) >= 0:
         anchors.append((start, 1.0))
-        ending = normalise_text(" ".join(deque(root.itertext(), maxlen=20)))[-30:]
+        ending = normalise_text(" ".join(last_texts(root, 20)))[-30:]  # read from the end, in C
         if ending and (end := page_text.find(ending, start)) >= 0:
             # weaker: a blog's own post date after a reprinted article loses to the article's dateline
             anchors.append((end + len(ending), _SIGNATURE_WEIGHT))
