@@ -57,7 +57,7 @@ def oracle_marks(tree: HtmlElement) -> PageMarks:
         if itemprop in content._AUTHOR_ITEMPROPS or (tag == "a" and element.get("rel") == "author"):
             marks.authors.append(element)
         if "class" in keys or "id" in keys:
-            names_chrome, may_be_byline = content._class_verdict((element.get("class") or "", element.get("id") or ""))
+            names_chrome, may_be_byline = content.class_verdict(element.get("class") or "", element.get("id") or "")
             if names_chrome:
                 marks.classed.append(element)
             if may_be_byline:

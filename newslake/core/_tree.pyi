@@ -16,8 +16,8 @@ def page_marks(
     region_tags: Iterable[str],
     marking_attributes: Iterable[str],
     author_itemprops: frozenset[str],
-    verdicts: dict[tuple[str, str], tuple[bool, bool]],
-    judge: Callable[[tuple[str, str]], tuple[bool, bool]],
+    verdicts: dict[bytes, tuple[bool, bool]],
+    judge: Callable[[bytes], tuple[bool, bool]],
     hides: Callable[[str], object],
 ) -> _Marks: ...
 

@@ -199,6 +199,27 @@ cdef inline bint _among(const char* name, list names) noexcept:
     return False
 
 
+cdef bytes _attribute_bytes(tree.xmlAttr* attr):
+    """The attribute's value as UTF-8, as `_attribute_value` reads it ("" when absent or bare)."""
+    if attr is NULL or attr.children is NULL:
+        return b""
+    cdef tree.xmlNode* child = attr.children
+    if child.next is NULL:
+        return <bytes>(<const char*>child.content) if child.content is not NULL else b""
+    parts = []
+    while child is not NULL:
+        if child.content is not NULL:
+            parts.append(<bytes>(<const char*>child.content))
+        child = child.next
+    return b"".join(parts)
+
+
+cdef bytes _verdict_key(tree.xmlAttr* klass, tree.xmlAttr* ident):
+    # The class and id values as UTF-8 with a NUL between (a value cannot hold one): one bytes object to hash
+    # and compare, where a tuple of two decoded strings cost two decodes and three hashes an element.
+    return _attribute_bytes(klass) + b"\0" + _attribute_bytes(ident)
+
+
 # The attributes the page pass reads the values of, and where each is found in its `read` array.
 cdef enum:
     _ITEMPROP, _ROLE, _REL, _CLASS, _ID, _STYLE, _READ_COUNT
@@ -220,9 +241,9 @@ def page_marks(
 
     `region_tags`: the tags of chrome regions; `marking_attributes`: the attributes that mark an element for
     the chrome step (with itemprop=articleBody); `author_itemprops`: the itemprops of author markup (with
-    <a rel=author>). `verdicts` maps a (class, id) pair to (names chrome or a hiding class, may name a
-    byline); `judge(pair)` answers (and records) a pair it does not hold. `hides(style)` tells whether a
-    lower-cased inline style hides.
+    <a rel=author>). `verdicts` maps an element's class and id (as UTF-8, a NUL between) to (names chrome
+    or a hiding class, may name a byline); `judge(key)` answers (and records) a key it does not hold.
+    `hides(style)` tells whether a lower-cased inline style hides.
     """
     cdef _Document doc = root._doc
     cdef tree.xmlNode* top = root._c_node
@@ -289,13 +310,10 @@ def page_marks(
                 element = _proxy(doc, node)
             authors.append(element)
         if klass is not NULL or ident is not NULL:
-            pair = (
-                _attribute_value(klass) if klass is not NULL else "",
-                _attribute_value(ident) if ident is not NULL else "",
-            )
-            verdict = verdicts.get(pair)
+            key = _verdict_key(klass, ident)
+            verdict = verdicts.get(key)
             if verdict is None:
-                verdict = judge(pair)
+                verdict = judge(key)
             if verdict[0]:
                 if element is None:
                     element = _proxy(doc, node)

@@ -158,18 +158,25 @@ _CHROME_OR_HIDING = re.compile(f"{_CHROME_WORD.pattern}|{_HIDING_CLASS.pattern}"
 # pages of an archive mostly meet pairs already judged (the two regex searches, 1.3 µs a pair, were a
 # quarter of the page pass). Cleared when full rather than evicted one by one: a dict lookup is all the hot
 # path pays.
-_VERDICTS: dict[tuple[str, str], tuple[bool, bool]] = {}
+# Keyed as the page pass meets the pair: class and id as UTF-8 with a NUL between (`_tree._verdict_key`).
+_VERDICTS: dict[bytes, tuple[bool, bool]] = {}
 _VERDICTS_MAX = 1 << 16
 
 
-def _class_verdict(pair: tuple[str, str]) -> tuple[bool, bool]:
-    if len(_VERDICTS) >= _VERDICTS_MAX:
-        _VERDICTS.clear()
-    classes, ident = pair
-    verdict = _VERDICTS[pair] = (
+def class_verdict(classes: str, ident: str) -> tuple[bool, bool]:
+    """What a class and id say: (names chrome or a hiding class, may name a byline)."""
+    return (
         _CHROME_OR_HIDING.search(f"{classes}\n{ident}".lower()) is not None,
         bool(_BYLINE_CLASS.search(classes)),
     )
+
+
+def _class_verdict(key: bytes) -> tuple[bool, bool]:
+    """The verdict on a pair the page pass met first (`_tree`'s key), kept for the process."""
+    if len(_VERDICTS) >= _VERDICTS_MAX:
+        _VERDICTS.clear()
+    classes, _, ident = key.decode("utf-8").partition("\0")
+    verdict = _VERDICTS[key] = class_verdict(classes, ident)
     return verdict
 
 
