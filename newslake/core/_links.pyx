@@ -79,7 +79,7 @@ cdef class AnchorRows:
         cdef tuple anchor, target
         cdef str raw
         for anchor in anchors:
-            raw = <str>anchor[0]
+            raw = anchor[0]  # checked: a str
             found = _cached(self.targets, raw, self.origin, self.target_type, self.error_type)
             if found is None:
                 found = self.resolve(raw, self.base, self.origin)

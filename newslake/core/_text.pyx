@@ -89,8 +89,9 @@ cdef str _collapse(str text):
 def control_bytes(bytes data not None, Py_ssize_t limit):
     """How many of the first `limit` bytes of `data` are C0 control bytes other than tab, LF and CR.
 
-    A branch-free count the compiler vectorises (~25x faster than `bytes.translate` deleting them and
-    comparing lengths, which copies the page): most pages hold none, and then nothing is copied at all.
+    A branch-free count the compiler vectorises at -O3 (setup.py): 11 us a corpus page where
+    `bytes.translate` deleting them, to compare lengths, took 55 and copied the page. Most pages hold none,
+    and then nothing is copied at all.
     """
     cdef const unsigned char* at = <const unsigned char*>data
     cdef Py_ssize_t size = min(len(data), max(limit, 0)), start = 0, end, i, count = 0

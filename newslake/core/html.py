@@ -84,8 +84,8 @@ _BYLINE_END = re.compile(
 # "由海姑娘张贴". The name is one word (CJK names have no spaces). "by" not after a letter is written with the
 # lookbehind after the word (`by(?<![A-Za-z]..)`), not before it: an assertion first is tried at every
 # position of the page text, the letters first only where they occur (108 -> 82 us a corpus page). The three
-# kinds are three patterns scanned apart (`_leftmost_first`), not one alternation: the engine skips to a
-# pattern's first characters only when it has one kind of them (131 -> 55 us a page text). The readable
+# kinds are three patterns scanned apart (`leftmost_first`), not one alternation: the engine skips to a
+# pattern's first characters only when it has one kind of them (131 -> 57-62 us a page text). The readable
 # form, one alternation with the lookbehind first, is in tests/test_content.py, which checks both find the same.
 _LABELLED_BYLINE = re.compile(r"(?:作者|作\s者|编辑|編輯|记者|記者|撰文|楼主|樓主)(?:\s*[:：]\s*|\s+)([\w&·]{2,20})")
 _BY_BYLINE = re.compile(r"(?:by|By|BY)(?<![A-Za-z]..)\s+([\w&·]{2,20}(?:\s+[A-Z][a-z][\w'’-]*){0,2})")
