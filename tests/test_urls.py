@@ -15,13 +15,13 @@ from newslake.core.urls import (
     anchor_rows,
     canonical_url,
     host_of,
+    link_contexts,
     link_target,
     normalise_http_url,
     parse_srcset,
     registrable_domain,
     resolve_href,
     unwrap_proxy,
-    url_origin,
 )
 
 BASE = "https://www.bbc.com/zhongwen/simp/world-59967065"
@@ -174,14 +174,18 @@ def test_root_relative_fast_path_agrees_with_urljoin(tail: str, base: str) -> No
 # answers must be the ones each base gives, whatever was resolved before.
 _BASES = [
     "https://a.example/news/1",
+    "https://a.example/news/2?page=3#top",  # the same directory as the first
+    "https://a.example/news/;v=1",  # a last segment that is all parameters
     "https://a.example/sport/2/",
+    "https://a.example",  # no path at all
     "http://a.example/news/1",
     "https://b.example.co.uk/x/y",
 ]
 _HREFS = [
     "/p/q", "q.html", "../r", "?page=2", "#top", "/p/q#c", "//cdn.example/t", "https://c.example/s#f",
     "HTTPS://C.EXAMPLE/s", " /p/q ", "", "javascript:void(0)", "mailto:x@a.example", "/a/../b", "/p/q?utm_source=x",
-    "http:p/q", "tel:+4412345", "java\nscript:x",
+    "http:p/q", "tel:+4412345", "java\nscript:x", "./", ".", "..", ";x", "a/b:c", "//cdn.example", "/p/../q",
+    "\x01#top", "http:", "https:?q", "//[::1/x", "q.html?x#y", " r/s ",
 ]  # fmt: skip
 
 
@@ -191,7 +195,7 @@ def _fresh_target(raw: str, base: str) -> LinkTarget | str:
         return "unusable"
     try:
         url = normalise_http_url(urljoin(base, raw.strip()), keep_fragment=True)
-    except UrlError:
+    except (UrlError, ValueError):  # ValueError: urljoin's own ("Invalid IPv6 URL")
         return "unusable"
     host = host_of(url)
     return LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
@@ -200,7 +204,7 @@ def _fresh_target(raw: str, base: str) -> LinkTarget | str:
 @given(st.lists(st.tuples(st.sampled_from(_HREFS), st.sampled_from(_BASES)), min_size=1, max_size=40))
 def test_link_target_cache_answers_as_resolving_afresh(pairs: list[tuple[str, str]]) -> None:
     for raw, base in pairs:
-        target = link_target(raw, base, url_origin(base))
+        target = link_target(raw, base, link_contexts(base))
         assert (target if isinstance(target, LinkTarget) else "unusable") == _fresh_target(raw, base)
 
 
@@ -208,7 +212,7 @@ def test_link_target_keeps_no_traceback() -> None:
     """An unusable href's answer is kept for the process: it must not hold the frames (and pages) it met."""
 
     def resolve_in_a_frame(page: list[str]) -> object:
-        return link_target("mailto:someone@example.com", BASE, url_origin(BASE))
+        return link_target("mailto:someone@example.com", BASE, link_contexts(BASE))
 
     error = resolve_in_a_frame(["a page's worth of objects"])
     assert isinstance(error, UrlError)
@@ -261,3 +265,23 @@ def test_anchor_rows_refuse_a_row_class_of_other_fields() -> None:
 
     with pytest.raises(TypeError, match="field orders"):
         anchor_rows(BASE, BASE, "bbc.com", Reordered)
+
+
+def test_link_target_keeps_relative_answers_by_directory_until_half_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newslake.core import urls as url_module
+
+    monkeypatch.setattr(url_module, "_TARGETS", {})
+    first, second = "https://a.example/news/1", "https://a.example/news/2?page=3"  # one directory
+    link_target("story.html", first, link_contexts(first))
+    assert ("story.html", "https://a.example/news/") in url_module._TARGETS
+    link_target("story.html", second, link_contexts(second))
+    assert len(url_module._TARGETS) == 2  # the kind under the href, the answer under (href, directory)
+    # A cache half full of other answers keeps no more directory-keyed ones (a site of a directory per
+    # article would fill it with answers nobody asks for again); network-path and absolute ones still go in.
+    filler = url_module.UrlError("filler")
+    url_module._TARGETS.update({f"https://x.example/{i}": filler for i in range(url_module._DIRECTORY_ROOM)})
+    other = "https://a.example/sport/3"
+    link_target("story.html", other, link_contexts(other))
+    assert ("story.html", "https://a.example/sport/") not in url_module._TARGETS
+    link_target("//cdn.example/p.jpg", other, link_contexts(other))
+    assert ("//cdn.example/p.jpg", "https") in url_module._TARGETS

@@ -9,7 +9,7 @@ TARGET_FIELDS: tuple[str, ...]
 ROW_FIELDS: tuple[str, ...]
 
 def cached_target(
-    targets: dict[Any, Any], raw: str, origin: str, target_type: type[_T], error_type: type[_E]
+    targets: dict[Any, Any], raw: str, contexts: dict[Any, str], target_type: type[_T], error_type: type[_E]
 ) -> _T | _E | None: ...
 
 class AnchorRows:
@@ -18,7 +18,7 @@ class AnchorRows:
     def __init__(
         self,
         base: str,
-        origin: str,
+        contexts: dict[Any, str],
         page_url: str,
         site: str,
         *,

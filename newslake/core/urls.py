@@ -4,7 +4,7 @@ import re
 from enum import Enum
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlparse, urlsplit, urlunsplit
 
 import tldextract
 
@@ -133,11 +133,13 @@ def url_origin(base: str) -> str:
 
 
 class _KeyedBy(Enum):
-    """What a relative href's answer depends on besides the href (ORIGIN is kept under the href itself in
-    `link_target`'s cache, so that the next page meets its kind in one lookup)."""
+    """What a relative href's answer depends on besides the href (the kind is kept under the href itself in
+    `link_target`'s cache, so that the next page meets it in one lookup)."""
 
-    ORIGIN = "origin"  # a root-relative path: the base's `https://host`
-    BASE = "base"  # any other relative href: the whole base
+    ORIGIN = "origin"  # a plain root-relative path: the base's `https://host`
+    SCHEME = "scheme"  # a network-path reference ("//cdn.example/x"): the base's scheme
+    DIRECTORY = "directory"  # any other path: the base's scheme, host and path up to its last "/"
+    BASE = "base"  # a query or a fragment alone ("?page=2", "#top"): the whole base
 
 
 def resolve_href(href: str, base: str) -> str:
@@ -206,23 +208,57 @@ class LinkTarget(NamedTuple):
 # What hrefs resolved to (or why they cannot be used), for the process: the menus and footers every page of a
 # site repeats resolve once, in one or two lookups, instead of a strip, a scheme test and three cached calls
 # (resolve, host, site) per link: ~0.2 ms of a 120-link page seen before (a first sight costs ~0.13 ms more).
-# Keyed by what the answer depends on: an absolute href, or one of another scheme, by itself (a str key), a
-# root-relative path with the base's origin (a tuple key: never equal to a str; the href's own key says it
-# is one). Cleared when full, like the class/id verdicts: 32 768 entries are at most ~13 MiB. Read by
-# `_links.cached_target` only (here, and by the link rows in C: `anchor_rows`).
+# Keyed by what the answer depends on: an absolute href, or one of another scheme, by itself (a str key); a
+# relative one by (href, the part of the base it depends on: `link_contexts`), a tuple key never equal to a
+# str, with its kind under the href itself. Cleared when full, like the class/id verdicts: 32 768 entries are
+# at most ~13 MiB. Read by `_links.cached_target` only (here, and by the link rows in C: `anchor_rows`).
 _TARGETS: dict[str | tuple[str, str], LinkTarget | UrlError | _KeyedBy] = {}
 _TARGETS_MAX = 1 << 15
+# Answers keyed by a directory are kept only while the cache is less than half full: a site whose articles
+# each sit in a directory of their own ("/2022/01/13/story/") gives answers no later page asks for, and they
+# must not crowd out the menus that every page repeats.
+_DIRECTORY_ROOM = _TARGETS_MAX // 2
 
 
-def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
-    """What an `href` resolves to against `base` (whose `origin`, from `url_origin`, the caller keeps), or the
-    `UrlError` saying why it cannot be used (a link to drop, not a failure: `javascript:`, `mailto:`, ...)."""
-    found = cached_target(_TARGETS, raw, origin, LinkTarget, UrlError)
+def link_contexts(base: str) -> dict[_KeyedBy, str]:
+    """The parts of `base` that a relative href's answer depends on, by the href's kind, as urljoin reads
+    them: the origin, the scheme, and the scheme, host and path up to its last "/" (not the last segment, the
+    query or the fragment). What `link_target`'s cache keys relative answers by."""
+    contexts = {_KeyedBy.ORIGIN: url_origin(base)}
+    try:
+        parts = urlparse(base)
+    except ValueError:
+        return contexts  # answers of the other kinds are then resolved afresh, not kept
+    directory = parts.path[: parts.path.rfind("/") + 1]
+    contexts[_KeyedBy.SCHEME] = parts.scheme
+    contexts[_KeyedBy.DIRECTORY] = f"{parts.scheme}://{parts.netloc}{directory}"
+    return contexts
+
+
+def _relative_kind(href: str) -> _KeyedBy:
+    """What a relative href that is not a plain root-relative path depends on, read as urljoin reads it."""
+    try:
+        parts = urlparse(href)
+    except ValueError:
+        return _KeyedBy.BASE  # urljoin fails on it too; not kept
+    if parts.netloc:
+        return _KeyedBy.SCHEME  # joined with the base's scheme alone
+    if parts.path or parts.params:
+        return _KeyedBy.DIRECTORY  # the base's last segment, query and fragment are dropped
+    return _KeyedBy.BASE  # "?q" keeps the base's path, "#f" its query too
+
+
+def link_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarget | UrlError:
+    """What an `href` resolves to against `base` (whose `link_contexts` the caller keeps), or the `UrlError`
+    saying why it cannot be used (a link to drop, not a failure: `javascript:`, `mailto:`, ...)."""
+    found = cached_target(_TARGETS, raw, contexts, LinkTarget, UrlError)
     if found is not None:
         return found
     if len(_TARGETS) >= _TARGETS_MAX:
         _TARGETS.clear()
     href, keyed_by = _href_kind(raw)
+    if keyed_by is _KeyedBy.BASE:
+        keyed_by = _relative_kind(href)
     target: LinkTarget | UrlError
     try:
         url = _resolve_kind(href, keyed_by, base)
@@ -233,14 +269,15 @@ def link_target(raw: str, base: str, origin: str) -> LinkTarget | UrlError:
     else:
         host = host_of(url)
         target = LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
-    # A document-relative href ("story-2.html", "../x", "#top") is not kept: its answer holds for its page
-    # alone, and keeping those filled the cache with one page's entries after another (full after ~2 300
-    # pages of distinct URLs; without them 173 pages leave ~14 000 entries that later pages reuse).
+    # "?page=2" and "#top" are not kept: their answers hold for their page alone (keyed by the whole base, a
+    # first version filled the cache with one page's entries after another: full after ~2 300 pages).
     if keyed_by is None:
         _TARGETS[raw] = target
-    elif keyed_by is _KeyedBy.ORIGIN:
+    elif (context := contexts.get(keyed_by)) is not None and (
+        keyed_by is not _KeyedBy.DIRECTORY or len(_TARGETS) < _DIRECTORY_ROOM
+    ):
         _TARGETS[raw] = keyed_by
-        _TARGETS[(raw, origin)] = target
+        _TARGETS[(raw, context)] = target
     return target
 
 
@@ -250,7 +287,7 @@ def anchor_rows(base: str, page_url: str, site: str, row_type: type[tuple[Any, .
     unusable hrefs are counted as dropped. `site` is the page's registrable domain (what is internal)."""
     return AnchorRows(
         base,
-        url_origin(base),
+        link_contexts(base),
         page_url,
         site,
         targets=_TARGETS,
