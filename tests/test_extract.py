@@ -48,6 +48,18 @@ def test_noscript_picture_becomes_one_image_with_largest_candidate() -> None:
     assert (image.alt, image.width, image.height) == ("A", 976, 549)
 
 
+def test_srcset_urls_with_commas_stay_whole() -> None:
+    # Image CDNs put commas in the path ("c_fill,w_1600") or the query ("resize=900,600"): a srcset candidate
+    # runs to the next whitespace (as on gizmodo.com, morebikes.co.uk and rollingstone.com in the corpus).
+    resizer = "https://i.example-cdn.com/image/upload/c_fill,fl_progressive,g_center"
+    article = extract(
+        f"""<main><p>{LONG}</p><figure><img src="{resizer},w_470/a.jpg"
+        srcset="{resizer},w_470/a.jpg 470w, {resizer},h_900,q_80,w_1600/a.jpg 1600w,
+        https://x.example/b.jpg?resize=900,600&amp;w=1200 1200w"></figure><p>{LONG} More.</p></main>"""
+    )
+    assert [image.src for image in article.images] == [f"{resizer},h_900,q_80,w_1600/a.jpg"]
+
+
 def test_figure_caption_and_credit_are_not_paragraphs() -> None:
     article = extract(
         f"""<article><p>{LONG}</p>

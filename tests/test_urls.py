@@ -11,6 +11,7 @@ from newslake.core.model import Link, LinkContext
 from newslake.core.text import normalise_text
 from newslake.core.urls import (
     LinkTarget,
+    SrcsetCandidate,
     UrlError,
     anchor_rows,
     canonical_url,
@@ -124,6 +125,38 @@ def test_resolve_href_gives_http_or_raises(href: str) -> None:
 def test_srcset_parser_never_raises(srcset: str) -> None:
     for candidate in parse_srcset(srcset):
         assert candidate.url
+
+
+_srcset_urls = st.from_regex(r"[a-z0-9/:.?=&_-][a-z0-9/:.?=&_,-]*", fullmatch=True).filter(
+    lambda url: not url.endswith(",")  # a trailing comma ends a candidate
+)
+_descriptors = (
+    st.none()
+    | st.integers(1, 5000).map(lambda w: (float(w), None))
+    | st.sampled_from([(None, 1.0), (None, 1.5), (None, 2.0)])
+)
+
+
+@given(st.lists(st.tuples(_srcset_urls, _descriptors), max_size=6), st.sampled_from([",", ", ", " ,\n  "]))
+def test_srcset_written_from_candidates_reads_back(
+    written: list[tuple[str, tuple[float | None, float | None] | None]], separator: str
+) -> None:
+    def entry(url: str, descriptor: tuple[float | None, float | None] | None) -> str:
+        if descriptor is None:
+            return url
+        width, density = descriptor
+        return f"{url} {int(width)}w" if width is not None else f"{url} {density}x"
+
+    # A candidate without descriptors must be followed by whitespace before a comma that is not its own.
+    srcset = separator.join(entry(url, d) + (" " if d is None else "") for url, d in written)
+    expected = [SrcsetCandidate(url, *(d or (None, None))) for url, d in written]
+    assert parse_srcset(srcset) == expected
+
+
+def test_srcset_drops_what_html_drops() -> None:
+    assert parse_srcset("a.jpg 1x 2x, b.jpg 50h, c.jpg 0w, d.jpg 100q, e.jpg 100w 50h, ,,") == [
+        SrcsetCandidate("e.jpg", 100.0, None)
+    ]
 
 
 _url_parts = st.tuples(
