@@ -251,3 +251,46 @@ def test_a_pattern_skipped_for_lack_of_its_literal_would_have_found_nothing(text
     for match in dates._CJK_MONTH.finditer(text):
         everything[match.start(), datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)] = True
     assert sorted((d.position, d.parsed.at) for d in dates_in_text(text)) == sorted(everything)
+
+
+# Dates with times, zones and labels, and stretches of filler long enough that the anchors' reach (4 000
+# characters, weighted) leaves parts of the text unscanned.
+_NEAR_DATES = [
+    "发表于 2005年3月21日 11:21", "Updated: March 5, 2019 10:04 PM EST", "Published 5 May 2019", "17/9/2004 5:54:13 AM",
+    "2019-05-05T10:00:00+08:00", "北京时间 2005-04-05 06:40", "2003年5月", "Sept. 3rd, 2020", " ",
+]  # fmt: skip
+
+
+@given(
+    segments=st.lists(
+        st.sampled_from(_NEAR_DATES) | st.integers(1, 3000).map(lambda n: ("lorem 12 " * n)[:n]), max_size=12
+    ),
+    anchors=st.lists(st.tuples(st.integers(0, 30_000), st.sampled_from([1.0, 8.0, 0.5])), max_size=4),
+)
+def test_text_date_scanning_near_the_anchors_chooses_as_a_whole_scan(
+    segments: list[str], anchors: list[tuple[int, float]]
+) -> None:
+    from newslake.core.dates import nearest_text_date
+
+    text = "".join(segments)
+    crawled = datetime(2021, 1, 1, tzinfo=UTC)
+    assert text_date(text, anchors, crawled) == nearest_text_date(dates_in_text(text), anchors, crawled)
+
+
+@pytest.mark.parametrize("weight", [1.0, 8.0])
+@pytest.mark.parametrize("side", ["before", "after"])
+@pytest.mark.parametrize("beyond", [0, 1])
+def test_a_date_at_the_edge_of_the_reach_is_read_whole(weight: float, side: str, beyond: int) -> None:
+    # A date starting exactly at the reach of an anchor (4 000 weighted characters after it, half that
+    # before) is read with its time and zone; one a character further is not read at all.
+    from newslake.core.dates import nearest_text_date
+
+    written = "March 5, 2019 10:04 PM EST"
+    anchor = 5000
+    reach = int(4000 / weight) if side == "after" else -int(2000 / weight)
+    start = anchor + reach + (beyond if side == "after" else -beyond)
+    text = "x " * (start // 2) + "x" * (start % 2) + written + " y" * 3000
+    crawled = datetime(2021, 1, 1, tzinfo=UTC)
+    found = text_date(text, [(anchor, weight)], crawled)
+    assert found == nearest_text_date(dates_in_text(text), [(anchor, weight)], crawled)
+    assert (found is not None and found.at == datetime(2019, 3, 6, 3, 4, tzinfo=UTC)) == (beyond == 0)
