@@ -29,7 +29,10 @@ from newslake.core._tree import (
 )
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import parse_html
+from newslake.core.model import DateSource
+from newslake.core.selectors import Selector
 from newslake.core.tags import BLOCK_TAGS
+from newslake.core.text import normalise_text
 
 # --- oracles ----------------------------------------------------------------------------------------------
 
@@ -64,6 +67,10 @@ def oracle_marks(tree: HtmlElement) -> PageMarks:
                 marks.bylines.append(element)
         if "style" in keys and content._HIDDEN_STYLE.search((element.get("style") or "").lower()):
             marks.styled.append(element)
+        if tag == "time" and ("datetime" in keys or "pubdate" in keys or itemprop == "datePublished"):
+            marks.times.append(element)
+        elif tag != "time" and itemprop == "datePublished":
+            marks.published.append(element)
     return marks
 
 
@@ -122,7 +129,7 @@ class OracleTally:
 # --- pages ------------------------------------------------------------------------------------------------
 _TAGS = st.sampled_from(
     ["div", "p", "span", "a", "b", "li", "ul", "h2", "section", "nav", "aside", "footer", "article", "main", "td",
-     "figcaption", "em", "table"]
+     "figcaption", "em", "table", "time"]
 )  # fmt: skip
 _ATTRIBUTES = st.sampled_from(
     ["", ' class="story-body"', ' href="/a"', ' href=""', ' href="x&amp;y"',
@@ -130,7 +137,8 @@ _ATTRIBUTES = st.sampled_from(
      ' id="main" class="nav"', ' role="main"', ' role="navigation"', ' itemprop="articleBody"', ' itemprop="author"',
      ' itemprop="name"', ' rel="author"', " hidden", ' aria-hidden="true"', ' data-e2e="advertisement"',
      ' style="display: NONE"', ' style="color:red"', ' class="a" class="sidebar"', ' class=""', ' xml:lang="en"',
-     ' class="&#x4E2D;&amp;nav"']
+     ' class="&#x4E2D;&amp;nav"', ' itemprop="datePublished"', ' datetime="2020-01-02"', " pubdate",
+     ' itemprop="dateModified" datetime="2020-01-03"']
 )  # fmt: skip
 # Whitespace of every kind str.strip() strips (no-break, ideographic, separators, control separators), commas
 # of each kind counted, CJK text, entities that become characters.
@@ -162,6 +170,42 @@ def _page(blocks: list[str]) -> HtmlElement:
 def test_page_marks_are_the_oracles(blocks: list[str]) -> None:
     tree = _page(blocks)
     assert mark_page(tree) == oracle_marks(tree)
+
+
+_SEL_TIME = Selector(".//time[@datetime or @pubdate or @itemprop='datePublished']")
+_SEL_PUBLISHED = Selector(".//*[@itemprop='datePublished'][not(self::time)]")
+
+
+@settings(max_examples=300)
+@given(st.lists(_markup(), min_size=1, max_size=4), st.data())
+def test_date_markup_in_the_region_is_what_xpath_finds_there(blocks: list[str], data: st.DataObject) -> None:
+    # The page pass collects date markup before the chrome leaves; the evidence is what of it is still
+    # inside the article region (not the region itself), as the XPaths over the region would find it.
+    from newslake.core.html import PageMeta
+
+    tree = _page(blocks)
+    marks = mark_page(tree)
+    elements = list(tree.iter("*"))
+    for gone in data.draw(st.lists(st.sampled_from(elements), max_size=2)):
+        if gone.getparent() is not None:
+            gone.getparent().remove(gone)  # chrome detached
+    region = data.draw(st.sampled_from(elements))
+    evidence = PageMeta(tree).date_evidence(region, marks)
+    times = [t for t in _SEL_TIME(region) if t.get("itemprop") != "dateModified"]
+    expected = [(t.get("datetime") or "", text_content(t)) for t in times]
+    expected += [(e.get("content") or "", text_content(e)) for e in _SEL_PUBLISHED(region)]
+    got = [(item.value, item.text) for item in evidence if item.source is DateSource.TIME_ELEMENT]
+    assert got == [(value, normalise_text(text)) for value, text in expected]
+
+
+def test_date_markup_that_is_the_region_itself_is_not_inside_it() -> None:
+    from newslake.core.html import PageMeta
+
+    tree = _page(['<time datetime="2020-01-02"><span itemprop="datePublished" content="2020-01-03">x</span></time>'])
+    region = tree.find(".//time")
+    assert region is not None
+    evidence = PageMeta(tree).date_evidence(region, mark_page(tree))
+    assert [item.value for item in evidence] == ["2020-01-03"]
 
 
 @settings(max_examples=300)

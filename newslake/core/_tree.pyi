@@ -9,6 +9,7 @@ BUILT_AGAINST_LXML: str  # the lxml version the module was compiled against
 _Marks = tuple[
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
+    list[HtmlElement], list[HtmlElement],
 ]  # fmt: skip
 
 def page_marks(

@@ -222,9 +222,9 @@ cdef bytes _verdict_key(tree.xmlAttr* klass, tree.xmlAttr* ident):
 
 # The attributes the page pass reads the values of, and where each is found in its `read` array.
 cdef enum:
-    _ITEMPROP, _ROLE, _REL, _CLASS, _ID, _STYLE, _READ_COUNT
+    _ITEMPROP, _ROLE, _REL, _CLASS, _ID, _STYLE, _DATETIME, _PUBDATE, _READ_COUNT
 cdef const char* _READ[_READ_COUNT]
-_READ[:] = [b"itemprop", b"role", b"rel", b"class", b"id", b"style"]
+_READ[:] = [b"itemprop", b"role", b"rel", b"class", b"id", b"style", b"datetime", b"pubdate"]
 
 
 def page_marks(
@@ -237,7 +237,8 @@ def page_marks(
     hides,
 ):
     """`content.mark_page`'s lists, in document order: (regions, marked, classed, styled, authors, bylines,
-    article_bodies, articles, mains, main_roles).
+    article_bodies, articles, mains, main_roles, times, published): `times` the <time> elements with a
+    datetime, a pubdate or itemprop=datePublished, `published` the other elements with that itemprop.
 
     `region_tags`: the tags of chrome regions; `marking_attributes`: the attributes that mark an element for
     the chrome step (with itemprop=articleBody); `author_itemprops`: the itemprops of author markup (with
@@ -259,7 +260,7 @@ def page_marks(
     cdef Py_ssize_t i
     cdef bint marking, is_body
     cdef list regions = [], marked = [], classed = [], styled = [], authors = [], bylines = []
-    cdef list article_bodies = [], articles = [], mains = [], main_roles = []
+    cdef list article_bodies = [], articles = [], mains = [], main_roles = [], times = [], published = []
     cdef list regions_named = _utf8_names(region_tags), marking_named = _utf8_names(marking_attributes)
     cdef _Element element
     while node is not NULL:
@@ -326,8 +327,20 @@ def page_marks(
             if element is None:
                 element = _proxy(doc, node)
             styled.append(element)
+        if _named(node, "time"):
+            if read[_DATETIME] is not NULL or read[_PUBDATE] is not NULL or item == "datePublished":
+                if element is None:
+                    element = _proxy(doc, node)
+                times.append(element)
+        elif item == "datePublished":
+            if element is None:
+                element = _proxy(doc, node)
+            published.append(element)
         node = _next_in_document(node, top)
-    return regions, marked, classed, styled, authors, bylines, article_bodies, articles, mains, main_roles
+    return (
+        regions, marked, classed, styled, authors, bylines, article_bodies, articles, mains, main_roles, times,
+        published,
+    )
 
 
 # --- the text tally of scoring ----------------------------------------------------------------------------

@@ -225,6 +225,9 @@ class PageMarks:
     articles: list[HtmlElement] = field(default_factory=list)
     mains: list[HtmlElement] = field(default_factory=list)
     main_roles: list[HtmlElement] = field(default_factory=list)
+    # Date markup: <time> with datetime, pubdate or itemprop=datePublished; other itemprop=datePublished.
+    times: list[HtmlElement] = field(default_factory=list)
+    published: list[HtmlElement] = field(default_factory=list)
 
     def named(self) -> tuple[list[HtmlElement], ...]:
         """The markup naming the article, most specific first."""

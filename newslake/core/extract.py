@@ -624,7 +624,7 @@ def extract_article(seed: Seed) -> Article:
     # and the byline, and only when one of them is looked for.
     anchors = cache(lambda: _anchors_in(page_text or "", _titles(seed, page, tree), root))
     published = decide_published(
-        page.date_evidence(root),
+        page.date_evidence(root, marks),
         seed.url,
         seed.crawled_at,
         text=None if page_text is None else lambda: text_date(page_text, anchors(), seed.crawled_at),
