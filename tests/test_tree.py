@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newslake.core import content
+from newslake.core import content, extract
 from newslake.core._tree import (
     NodeSet,
     is_within,
@@ -129,7 +129,7 @@ class OracleTally:
 # --- pages ------------------------------------------------------------------------------------------------
 _TAGS = st.sampled_from(
     ["div", "p", "span", "a", "b", "li", "ul", "h2", "section", "nav", "aside", "footer", "article", "main", "td",
-     "figcaption", "em", "table", "time"]
+     "figcaption", "em", "table", "time", "small", "cite", "img"]
 )  # fmt: skip
 _ATTRIBUTES = st.sampled_from(
     ["", ' class="story-body"', ' href="/a"', ' href=""', ' href="x&amp;y"',
@@ -138,7 +138,7 @@ _ATTRIBUTES = st.sampled_from(
      ' itemprop="name"', ' rel="author"', " hidden", ' aria-hidden="true"', ' data-e2e="advertisement"',
      ' style="display: NONE"', ' style="color:red"', ' class="a" class="sidebar"', ' class=""', ' xml:lang="en"',
      ' class="&#x4E2D;&amp;nav"', ' itemprop="datePublished"', ' datetime="2020-01-02"', " pubdate",
-     ' itemprop="dateModified" datetime="2020-01-03"']
+     ' itemprop="dateModified" datetime="2020-01-03"', ' class="image-Credit"', ' itemprop="copyrightHolder"']
 )  # fmt: skip
 # Whitespace of every kind str.strip() strips (no-break, ideographic, separators, control separators), commas
 # of each kind counted, CJK text, entities that become characters.
@@ -196,6 +196,35 @@ def test_date_markup_in_the_region_is_what_xpath_finds_there(blocks: list[str], 
     expected += [(e.get("content") or "", text_content(e)) for e in _SEL_PUBLISHED(region)]
     got = [(item.value, item.text) for item in evidence if item.source is DateSource.TIME_ELEMENT]
     assert got == [(value, normalise_text(text)) for value, text in expected]
+
+
+_SEL_CREDIT_MARKUP = Selector(".//*[re:test(concat(@class, ' ', @itemprop), 'credit|copyright|byline', 'i')]")
+_SEL_TEXT_BLOCKS = Selector(
+    ".//*[self::p or self::figcaption or self::span or self::div or self::small or self::cite][normalize-space()]"
+)
+
+
+def oracle_text_leaves(group: HtmlElement) -> list[HtmlElement]:
+    chosen: list[HtmlElement] = []
+    for element in _SEL_TEXT_BLOCKS(group):
+        if any(ancestor in chosen for ancestor in element.iterancestors()):
+            continue
+        if next(element.iterdescendants(*extract._BLOCK_DESCENDANT_TAGS), None) is None and not list(
+            element.iter("img")
+        ):
+            chosen.append(element)
+    return chosen
+
+
+@settings(max_examples=200)
+@given(st.lists(_markup(), min_size=1, max_size=3))
+def test_figure_group_parts_are_what_the_xpaths_find(blocks: list[str]) -> None:
+    # The caption's blocks and the credit markup, read by tag-filtered iteration: the XPaths they replaced
+    # are the oracles, asked of every element of the page as a figure group.
+    tree = _page(blocks)
+    for group in tree.iter("*"):
+        assert extract._text_leaves(group) == oracle_text_leaves(group)
+        assert list(extract._credit_markup(group)) == _SEL_CREDIT_MARKUP(group)
 
 
 def test_date_markup_that_is_the_region_itself_is_not_inside_it() -> None:
