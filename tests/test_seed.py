@@ -1,11 +1,12 @@
 """Seed reading: the header variants real archives contain, encodings, and rejects with reasons."""
 
 import codecs
+import html
 import unicodedata
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newslake.core import SeedRejected, parse_seed
@@ -232,3 +233,56 @@ def test_the_body_is_the_html_after_the_header_as_utf8(lead: str, html: str, enc
     expected = split_header(decode_seed(data)[0])[3]
     assert seed.body == expected.encode("utf-8", "replace")
     assert seed.body.startswith(b"<p>x</p>")
+
+
+def _read_header_by_split(text: str) -> tuple[object, ...]:
+    """read_header as first written, splitting the whole text (the rest of the page copied as the last piece)."""
+    from newslake.core import seed
+
+    skipped = len(text) - len(text := text.lstrip("\ufeff"))
+    lines = text.split("\n", 8)
+    index = 0
+
+    def current() -> str:
+        return lines[index].rstrip("\r") if index < len(lines) else ""
+
+    while index < len(lines) and not current().strip():
+        index += 1
+    crawled_at = None
+    if current().lstrip().startswith("<!--"):
+        crawled_at = seed._crawl_time(current())
+        index += 1
+    match = seed._TITLE_LINK.match(current().strip())
+    if match is None:
+        return ("no_header",)
+    from newslake.core.text import normalise_text
+
+    title = normalise_text(html.unescape(seed._MD_ESCAPE.sub(r"\1", match.group(1))))
+    url = match.group(2).strip()
+    index += 1
+    if seed._RULE.match(current()):
+        index += 1
+    while index < len(lines) - 1 and not current().strip():
+        index += 1
+    start = skipped + sum(len(line) + 1 for line in lines[:index])
+    return crawled_at, title, url, min(start, skipped + len(text))
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["", " ", "\r", "\ufeff", "<!--1700000000000-->", "[T](https://ex.com/a)", "------", "<p>x</p>"]
+        ),
+        max_size=14,
+    ).map("\n".join)
+    | st.lists(st.sampled_from(["\n", "\r\n", " ", "[T](u)", "<!--1-->", "---", "x"]), max_size=20).map("".join)
+)
+@example("<!--1700000000000-->\n[T](https://ex.com/a)\n------" + "\n" * 10 + "<p>x</p>")  # blank lines past 8
+def test_the_header_is_read_as_splitting_the_whole_text_reads_it(text: str) -> None:
+    from newslake.core.seed import read_header
+
+    try:
+        got: tuple[object, ...] = read_header(text)
+    except SeedRejected as exc:
+        got = (exc.reason,)
+    assert got == _read_header_by_split(text)
