@@ -263,3 +263,25 @@ def test_text_of_is_what_text_content_gives(pieces: list[str]) -> None:
     tree = parse_html("<html><body><div>" + "".join(pieces) + "</div></body></html>")
     for element in tree.iter():
         assert text_of(element) == element.text_content()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<html lang="en-GB"><body><p>x</p></body></html>',
+        '<html lang=""><head><meta http-equiv="content-language" content="fr"></head><body><p>x</p></body></html>',
+        "<main><p>x</p></main>",  # a fragment: the parser's <html> has no lang
+        '<html><body><div lang="de"><p>x</p></div></body></html>',
+        '<!DOCTYPE html><!-- c --><html xml:lang="it" lang="pt-BR"><p>x</p></html>',
+    ],
+)
+def test_declared_language_is_what_html_lang_selects(page: str) -> None:
+    import lxml.etree
+
+    from newslake.core.html import PageMeta, parse_html
+
+    tree = parse_html(page)
+    langs = lxml.etree.XPath("/html/@lang")(tree)
+    assert isinstance(langs, list)
+    meta = PageMeta(tree)
+    assert meta.declared_language == (str(langs[0]) if langs and langs[0] else meta.meta.get("content-language"))

@@ -22,6 +22,7 @@ from newslake.core._tree import (
     joined_text,
     last_texts,
     links_in,
+    newline_after_breaks,
     page_marks,
     text_content,
     text_length,
@@ -146,7 +147,7 @@ _TEXT = st.lists(
     st.sampled_from(
         ["word", " ", "\n", "\t", "\u00a0", "\u3000", "\u2028", "\u200b", "\x1c", "，", "、", ";", "；", ",", "中文",
          "é", "&amp;", "&nbsp;", "&#12288;", "<!-- c -->", "🙂",
-         "<script>s</script>"]
+         "<script>s</script>", "<br>", "<br/>x"]
     ),
     max_size=6,
 ).map("".join)  # fmt: skip
@@ -225,6 +226,17 @@ def test_figure_group_parts_are_what_the_xpaths_find(blocks: list[str]) -> None:
     for group in tree.iter("*"):
         assert extract._text_leaves(group) == oracle_text_leaves(group)
         assert list(extract._credit_markup(group)) == _SEL_CREDIT_MARKUP(group)
+
+
+@settings(max_examples=200)
+@given(st.lists(_markup(), min_size=1, max_size=3))
+def test_line_breaks_get_their_newline_as_the_tail_setter_gives_it(blocks: list[str]) -> None:
+    tree, oracle = _page(blocks), _page(blocks)
+    newline_after_breaks(tree)
+    for br in oracle.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    assert lxml.etree.tostring(tree, encoding="unicode") == lxml.etree.tostring(oracle, encoding="unicode")
+    assert [br.tail for br in tree.iter("br")] == [br.tail for br in oracle.iter("br")]
 
 
 def test_date_markup_that_is_the_region_itself_is_not_inside_it() -> None:

@@ -9,7 +9,7 @@ element that is handed back. What they decide is the Python code's decision, unc
 tags, attributes and words, how points are credited) stay in `content.py`, which passes them in; the names
 read here are the fields of `content.PageMarks` (article, main, itemprop=articleBody, role=main, rel=author).
 The text readers below (`text_content`, `links_in`, `joined_text`, `text_length`) serve the walk and the
-chrome step the same way.
+chrome step the same way; `newline_after_breaks` is the one write, of text nodes (which have no proxies).
 
 The semantics are lxml's, to the character: an element's text is the text nodes before its first child
 element-like node (element, comment, processing instruction, entity reference), its tail the text nodes
@@ -23,7 +23,15 @@ from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
-from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Document, _Element, elementFactory, import_lxml__etree
+from lxml.includes.etreepublic cimport (
+    LXML_VERSION_STRING,
+    _Document,
+    _Element,
+    elementFactory,
+    import_lxml__etree,
+    setTailText,
+    tailOf,
+)
 
 import lxml.etree
 
@@ -700,3 +708,17 @@ cdef Py_ssize_t _descendant_length(tree.xmlNode* node) noexcept nogil:
 def text_length(_Element element not None):
     """The characters of all the text inside `element`: XPath's `string-length(.)`, without the string."""
     return _descendant_length(element._c_node)
+
+
+# --- the one write: line breaks ---------------------------------------------------------------------------
+def newline_after_breaks(_Element root not None):
+    """Give each <br> under `root` a "\\n" before its tail: `br.tail = "\\n" + (br.tail or "")`, through lxml's
+    public C API (`tailOf`, `setTailText`: the text nodes after the <br> replaced by one), without a proxy
+    for each <br> (~24 us a page in Python). Text nodes have no proxies, so none goes stale."""
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* node = top
+    while node is not NULL:
+        if node.type == tree.XML_ELEMENT_NODE and _named(node, "br"):
+            tail = tailOf(node)
+            setTailText(node, "\n" + tail if tail is not None else "\n")
+        node = _next_in_document(node, top)

@@ -17,7 +17,7 @@ import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core._links import AnchorRows
-from newslake.core._tree import NodeSet, joined_text, last_texts, links_in
+from newslake.core._tree import NodeSet, joined_text, last_texts, links_in, newline_after_breaks
 from newslake.core.content import (
     BODY_WORDS,
     Chrome,
@@ -568,8 +568,7 @@ def _prune(root: HtmlElement) -> None:
     # Dropped elements leave the tree up front, not only the walk, so that no text_content() sees them.
     # strip_elements removes whole subtrees in C and keeps their tail text. (Hidden and ad slots go with
     # the chrome, in one scan: `content.remove_chrome`.)
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
+    newline_after_breaks(root)  # each <br>'s tail "\n" + tail, in C
     lxml.etree.strip_elements(root, *DROP_TAGS, with_tail=False)
 
 
