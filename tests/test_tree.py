@@ -24,6 +24,7 @@ from newslake.core._tree import (
     links_in,
     newline_after_breaks,
     page_marks,
+    page_metadata,
     text_content,
     text_length,
     text_tally,
@@ -237,6 +238,31 @@ def test_line_breaks_get_their_newline_as_the_tail_setter_gives_it(blocks: list[
         br.tail = "\n" + (br.tail or "")
     assert lxml.etree.tostring(tree, encoding="unicode") == lxml.etree.tostring(oracle, encoding="unicode")
     assert [br.tail for br in tree.iter("br")] == [br.tail for br in oracle.iter("br")]
+
+
+_HEAD_PARTS = st.sampled_from(
+    ['<meta content="c1" name="Description">', '<meta property="og:title" content=" T &amp; u ">', "<meta name=x>",
+     '<meta http-equiv="content-language" content="fr">', '<meta itemprop="author" content="">', "<meta content>",
+     '<meta name="a" property="b" content="both">', '<script type="application/ld+json">{"a": 1}</script>',
+     '<script type="application/ld+json"></script>', '<script type="Application/LD+JSON">{}</script>',
+     "<script>var x;</script>", '<base href="/b/">', "<base>", "<title>T&amp;itle</title>", "<title></title>",
+     "<title><b>x</b>y</title>", "<p>text</p>", '<div><meta name="n" content="in body"></div>']
+)  # fmt: skip
+
+
+@settings(max_examples=200)
+@given(st.lists(_HEAD_PARTS, max_size=8), st.lists(_HEAD_PARTS, max_size=8))
+def test_page_metadata_is_what_lxml_gives(head: list[str], body: list[str]) -> None:
+    tree = parse_html(f"<html><head>{''.join(head)}</head><body>{''.join(body)}</body></html>")
+    metas = [
+        (m.get("property"), m.get("name"), m.get("http-equiv"), m.get("itemprop"), m.get("content"))
+        for m in tree.iter("meta")
+        if m.get("content") is not None
+    ]
+    json_ld = [s.text for s in tree.iter("script") if s.get("type") == "application/ld+json"]
+    bases = [b.get("href") for b in tree.iter("base")]
+    titles = [t.text for t in tree.iter("title")]
+    assert page_metadata(tree, "application/ld+json") == (metas, json_ld, bases, titles[0] if titles else None)
 
 
 def test_date_markup_that_is_the_region_itself_is_not_inside_it() -> None:

@@ -31,6 +31,7 @@ from lxml.includes.etreepublic cimport (
     import_lxml__etree,
     setTailText,
     tailOf,
+    textOf,
 )
 
 import lxml.etree
@@ -708,6 +709,49 @@ cdef Py_ssize_t _descendant_length(tree.xmlNode* node) noexcept nogil:
 def text_length(_Element element not None):
     """The characters of all the text inside `element`: XPath's `string-length(.)`, without the string."""
     return _descendant_length(element._c_node)
+
+
+# --- page metadata ----------------------------------------------------------------------------------------
+cdef object _get(tree.xmlNode* node, const char* name):
+    """lxml's `get(name)`: the value of the first attribute of that name without a namespace, else None."""
+    cdef tree.xmlAttr* attr = node.properties
+    while attr is not NULL:
+        if _attr_named(attr, name):
+            return _attribute_value(attr)
+        attr = attr.next
+    return None
+
+
+def page_metadata(_Element root not None, str json_ld_type not None):
+    """The parts of the page's metadata elements under `root`, each in document order: (metas, json_ld,
+    base_hrefs, title). `metas`: (property, name, http-equiv, itemprop, content) of each <meta> with a
+    content attribute, each as `get` gives it; `json_ld`: the `.text` of each <script> whose type is
+    `json_ld_type`; `base_hrefs`: each <base>'s href; `title`: the first <title>'s `.text`
+    (None when there is none, as when it is empty). Read without a proxy for each of the page's ~30 metas
+    and ~25 scripts (`iter(*tags)` and `get` through lxml: 49 us a page)."""
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* node = top
+    cdef list metas = [], json_ld = [], bases = []
+    cdef bint titled = False
+    title = None
+    while node is not NULL:
+        if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
+            if _named(node, "meta"):
+                content = _get(node, "content")
+                if content is not None:
+                    metas.append(
+                        (_get(node, "property"), _get(node, "name"), _get(node, "http-equiv"), _get(node, "itemprop"),
+                         content)
+                    )
+            elif _named(node, "script"):
+                if _get(node, "type") == json_ld_type:
+                    json_ld.append(textOf(node))
+            elif _named(node, "base"):
+                bases.append(_get(node, "href"))
+            elif _named(node, "title") and not titled:
+                title, titled = textOf(node), True
+        node = _next_in_document(node, top)
+    return metas, json_ld, bases, title
 
 
 # --- the one write: line breaks ---------------------------------------------------------------------------
