@@ -6,7 +6,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from newslake.core import SeedRejected, parse_seed
@@ -163,6 +163,39 @@ def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
     invisible = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
     expected = raw if raw.isascii() else re.sub(invisible, "", unicodedata.normalize("NFC", raw))
     assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
+
+
+# Long texts (normalised a stretch at a time when not in NFC): marks that reorder and compose, characters NFC
+# replaces (U+037E, a compatibility ideograph), Hangul jamo that compose, and the places stretches are cut.
+_NFC_PIECES = st.sampled_from(
+    ["a", "e\u0301", "\u0301", "\u0323\u0301", "\u037e", "\uf900", "\u1100", "\u1161", "\u11a8", "中", " ", "x" * 300,
+     "文" * 300, "\u05b8\u05b1", "\U0001d15e"]
+)  # fmt: skip
+
+
+@settings(max_examples=60)
+@given(st.lists(_NFC_PIECES, min_size=1, max_size=60).map("".join))
+@example("a" + "e\u0301" * 1100 + "\u037e")  # a stretch of 256 would end between an e and its accent
+@example("\u037e" + "\u1100\u1161" * 1100)  # ... or between jamo that compose
+def test_a_long_text_is_normalised_as_a_whole(raw: str) -> None:
+    from newslake.core.text import normalise_text
+
+    assert normalise_text(raw) == " ".join(unicodedata.normalize("NFC", raw).split())
+
+
+def test_nfc_stretches_are_cut_where_nfc_joins_nothing() -> None:
+    # The places `_text._nfc` cuts a long text before: printable ASCII and the CJK unified ideographs. Each
+    # is in NFC, decomposes to nothing else, has no combining class, and is the second character of no
+    # canonical composition pair (Hangul's L+V and LV+T pairs are algorithmic: jamo, not these).
+    seconds = set()
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            seconds.add(int(decomposition.split()[1], 16))
+    for code in [*range(0x20, 0x7F), *range(0x4E00, 0xA000)]:
+        char = chr(code)
+        assert unicodedata.normalize("NFD", char) == char and not unicodedata.combining(char)
+        assert code not in seconds
 
 
 # Control bytes, tab/LF/CR (which are not counted) and others, often; lengths across the 255-byte blocks the
