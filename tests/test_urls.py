@@ -154,7 +154,7 @@ def test_srcset_written_from_candidates_reads_back(
 
 
 def test_srcset_drops_what_html_drops() -> None:
-    assert parse_srcset("a.jpg 1x 2x, b.jpg 50h, c.jpg 0w, d.jpg 100q, e.jpg 100w 50h, ,,") == [
+    assert parse_srcset("a.jpg 1x 2x, b.jpg 50h, c.jpg 0w, d.jpg 100q, e.jpg 100w 50h, f 2x 50h, g 1w 2h 3h, ,,") == [
         SrcsetCandidate("e.jpg", 100.0, None)
     ]
 

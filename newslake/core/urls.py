@@ -373,17 +373,20 @@ def parse_srcset(srcset: str) -> list[SrcsetCandidate]:
 
 def _srcset_candidate(url: str, descriptors: list[str]) -> SrcsetCandidate | None:
     """A candidate of no descriptor, a width (with or without a height) or a density; None for any other
-    descriptors ("2x 3x", "0w", "100q"), which HTML's parser drops too."""
+    descriptors ("2x 3x", "0w", "100q", a height without a width), which HTML's parser drops too."""
     if not descriptors:
         return SrcsetCandidate(url, None, None)
     width = density = None
+    heights = 0
     for descriptor in descriptors:
         if (match := _WIDTH.fullmatch(descriptor)) is not None and width is None and density is None:
             width = float(match.group(1))
         elif (match := _DENSITY.fullmatch(descriptor)) is not None and width is None and density is None:
             density = float(match.group(1))
-        elif _HEIGHT.fullmatch(descriptor) is None:
+        elif _HEIGHT.fullmatch(descriptor) is not None and not heights:
+            heights += 1
+        else:
             return None
-    if width is None and density is None:
-        return None  # a height alone
+    if width is None and (density is None or heights):
+        return None  # a height alone, or with a density
     return SrcsetCandidate(url, width, density)
