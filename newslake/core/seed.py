@@ -199,7 +199,7 @@ def read_header(text: str) -> tuple[datetime | None, str, str, int]:
     def current() -> str:
         return piece(index).rstrip("\r") if index < count else ""
 
-    while index < len(lines) and not current().strip():
+    while index < count and not current().strip():
         index += 1
     crawled_at = None
     if current().lstrip().startswith("<!--"):
