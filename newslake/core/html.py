@@ -28,7 +28,6 @@ _PARSERS = threading.local()
 # (bytes.translate runs in C, a tenth of the cost of a regex over the text) when `_text.control_bytes`
 # finds any (a vectorised count: 11 us a corpus page where the copy cost 55).
 
-# Named, compiled selectors.
 # The <script> type of JSON-LD, compared as it is written (`_tree.page_metadata`).
 _JSON_LD_TYPE = "application/ld+json"
 # Date markup comes from the page pass too (`PageMarks.times`, `.published`), kept where it is inside the
@@ -215,8 +214,8 @@ def parse_html(html: str | bytes) -> HtmlElement:
 
 # The page's <meta>, JSON-LD <script>, <base> and <title> are read in one pass in C (`_tree.page_metadata`):
 # `Element.iter(*tags)` made a proxy for each (~30 metas and ~25 scripts a page) and `get` read their
-# attributes one call each (49 us a page, 4% of a batch's time); four XPaths before it walked the tree four
-# times. The rules (which attribute names a meta, which content counts) stay here.
+# attributes one call each (49 us a page, warm); four XPaths before it walked the tree four times. The rules
+# (which attribute names a meta, which content counts) stay here.
 
 
 def _meta_map(metas: list[tuple[str | None, str | None, str | None, str | None, str]]) -> dict[str, str]:
