@@ -1,11 +1,13 @@
 """The `ingest` flow under `prefect_test_harness`: accounting, rejects kept, idempotent reruns, CLI errors."""
 
+import gc
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -15,6 +17,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
 from flows.runners import WORKER_ENV, make_task_runner
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, stage_batch
 from newslake.lake import PART_FILE
 from schemas.tables import TABLES
 from tests.conftest import CORPUS_SEEDS, GIVEN_SEED, REPO, make_seed, requires_corpus
@@ -165,3 +168,39 @@ def test_workers_start_with_one_polars_thread(
     on_runner = worker_polars_threads.with_options(task_runner=make_task_runner(kind))
     assert on_runner() == [int(user_value or 1)] * 2
     assert os.environ.get("POLARS_MAX_THREADS") == user_value
+
+
+@flow(task_runner=make_task_runner("thread"))  # in this process, so that the test sees its collector
+def one_batch(seeds: str, data: str) -> object:
+    from flows.ingest import extract_batch
+
+    return extract_batch(seeds, data, [SeedTask(GIVEN_SEED.name)], 0, "run", DEFAULT_MAX_SEED_BYTES)
+
+
+def test_a_batch_runs_with_the_cyclic_collector_paused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's task turns the cyclic collector off for the batch (extraction makes no cycles, so its
+    passes over the batch's records only cost time) and on again after, also when the batch fails."""
+    import flows.ingest
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(GIVEN_SEED, seeds / GIVEN_SEED.name)
+    real = stage_batch  # what flows.ingest calls
+    seen: list[bool] = []
+
+    def watched(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(flows.ingest, "stage_batch", watched)
+    assert gc.isenabled()
+    one_batch(str(seeds), str(tmp_path / "data"))
+    assert seen == [False] and gc.isenabled()
+
+    def failing(*args: Any) -> Any:
+        raise OSError("staging failed")
+
+    monkeypatch.setattr(flows.ingest, "stage_batch", failing)
+    with pytest.raises(OSError, match="staging failed"):
+        one_batch(str(seeds), str(tmp_path / "data"))
+    assert gc.isenabled()
