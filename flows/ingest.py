@@ -56,10 +56,10 @@ def collector_paused() -> Iterator[None]:
     """The cyclic collector off while a batch runs in the worker, on again after (the previous state).
 
     Extraction makes no reference cycles (`test_extraction_makes_no_reference_cycles`), and a 750-seed batch
-    leaves ~100 unreachable objects behind (the frames' and validation's), so the collector's passes over
-    the batch's records free nothing: with `COLLECTOR_THRESHOLDS` they still cost 19 young and one middle
-    collection a batch, 45-50 ms of ~2.1 s (timed with `gc.callbacks`; peak memory the same, 386 against
-    387 MiB). Rejected: a higher threshold (fewer passes, each over more of the live records: the same work).
+    of the bench's seeds left 92 unreachable objects for the collection after it, so the collector's passes
+    over the batch's records free nothing: with `COLLECTOR_THRESHOLDS` they still cost 19 young and one
+    middle collection a batch, 45-50 ms of ~2.1 s (timed with `gc.callbacks`; peak memory the same, 386
+    against 387 MiB). A higher threshold was not tried: fewer passes, each over more of the live records.
     """
     was_enabled = gc.isenabled()
     gc.disable()
