@@ -126,6 +126,16 @@ cdef inline bint _attr_named(tree.xmlAttr* attr, const char* name) noexcept nogi
     return attr.ns is NULL and strcmp(<const char*>attr.name, name) == 0
 
 
+cdef object _get(tree.xmlNode* node, const char* name):
+    """lxml's `get(name)`: the value of the first attribute of that name without a namespace, else None."""
+    cdef tree.xmlAttr* attr = node.properties
+    while attr is not NULL:
+        if _attr_named(attr, name):
+            return _attribute_value(attr)
+        attr = attr.next
+    return None
+
+
 cdef inline tree.xmlNode* _next_in_document(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
     """The node after `node` in document order within `top`'s subtree (children of elements only), or NULL."""
     if node.type == tree.XML_ELEMENT_NODE and node.children is not NULL:
@@ -627,15 +637,12 @@ def links_in(_Element element not None):
     order: what `element.iter("a")` with `get("href")` and `text_content()` give, without a proxy per link."""
     cdef tree.xmlNode* top = element._c_node
     cdef tree.xmlNode* node = top
-    cdef tree.xmlAttr* attr
     cdef list found = []
     while node is not NULL:
         if node.type == tree.XML_ELEMENT_NODE and _named(node, "a"):
-            attr = node.properties
-            while attr is not NULL and not _attr_named(attr, "href"):
-                attr = attr.next
-            if attr is not NULL:
-                found.append((_attribute_value(attr), _descendant_text(node)))
+            href = _get(node, "href")
+            if href is not None:
+                found.append((href, _descendant_text(node)))
         node = _next_in_document(node, top)
     return found
 
@@ -712,16 +719,6 @@ def text_length(_Element element not None):
 
 
 # --- page metadata ----------------------------------------------------------------------------------------
-cdef object _get(tree.xmlNode* node, const char* name):
-    """lxml's `get(name)`: the value of the first attribute of that name without a namespace, else None."""
-    cdef tree.xmlAttr* attr = node.properties
-    while attr is not NULL:
-        if _attr_named(attr, name):
-            return _attribute_value(attr)
-        attr = attr.next
-    return None
-
-
 def page_metadata(_Element root not None, str json_ld_type not None):
     """The parts of the page's metadata elements under `root`, each in document order: (metas, json_ld,
     base_hrefs, title). `metas`: (property, name, http-equiv, itemprop, content) of each <meta> with a
@@ -735,7 +732,7 @@ def page_metadata(_Element root not None, str json_ld_type not None):
     cdef bint titled = False
     title = None
     while node is not NULL:
-        if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
+        if node.type == tree.XML_ELEMENT_NODE:
             if _named(node, "meta"):
                 content = _get(node, "content")
                 if content is not None:
