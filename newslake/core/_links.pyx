@@ -3,8 +3,9 @@
 
 Each anchor's target comes from `urls.link_target`'s cache by the lookups `cached_target` makes (which
 `link_target` makes through it too, so the cache's protocol is written once); only a miss calls back into
-Python. A row is made as `Link`'s own `__new__` makes it (a tuple of the class), without its Python frame.
-The classes come from the caller (`urls` imports this module, so this one cannot import it).
+Python (`resolve`: what resolves an href the cache does not answer). A row is made as `Link`'s own
+`__new__` makes it (a tuple of the class), without its Python frame. The classes come from the caller
+(`urls` imports this module, so this one cannot import it).
 """
 
 from cpython.dict cimport PyDict_GetItem

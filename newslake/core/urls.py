@@ -261,8 +261,12 @@ def link_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarge
     """What an `href` resolves to against `base` (whose `link_contexts` the caller keeps), or the `UrlError`
     saying why it cannot be used (a link to drop, not a failure: `javascript:`, `mailto:`, ...)."""
     found = cached_target(_TARGETS, raw, contexts, LinkTarget, UrlError)
-    if found is not None:
-        return found
+    return found if found is not None else _resolved_target(raw, base, contexts)
+
+
+def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarget | UrlError:
+    """`link_target` for an href its cache does not answer: resolved, and kept where its kind allows. The
+    link rows in C call this on their own misses, so that the cache is not asked twice."""
     if len(_TARGETS) >= _TARGETS_MAX:
         _TARGETS.clear()
     href, keyed_by = _href_kind(raw)
@@ -300,7 +304,7 @@ def anchor_rows(base: str, page_url: str, site: str, row_type: type[tuple[Any, .
         page_url,
         site,
         targets=_TARGETS,
-        resolve=link_target,
+        resolve=_resolved_target,
         target_type=LinkTarget,
         error_type=UrlError,
         row_type=row_type,
