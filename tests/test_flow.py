@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
-from flows.runners import WORKER_ENV, make_task_runner
+from flows.runners import WORKER_ENV, describe, make_task_runner, mimalloc_library
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, stage_batch
 from newslake.lake import PART_FILE
 from schemas.tables import TABLES
@@ -159,7 +159,7 @@ def test_workers_start_with_one_polars_thread(
 ) -> None:
     """The workers a runner starts (a process pool, a Dask LocalCluster) run polars on one thread each, unless
     the user chose a number; the flow's own environment is as it was afterwards."""
-    assert WORKER_ENV == {"POLARS_MAX_THREADS": "1"}
+    assert WORKER_ENV["POLARS_MAX_THREADS"] == "1"
     monkeypatch.delenv("DASK_ADDRESS", raising=False)
     if user_value is None:
         monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
@@ -168,6 +168,41 @@ def test_workers_start_with_one_polars_thread(
     on_runner = worker_polars_threads.with_options(task_runner=make_task_runner(kind))
     assert on_runner() == [int(user_value or 1)] * 2
     assert os.environ.get("POLARS_MAX_THREADS") == user_value
+
+
+@task
+def mapped_libraries() -> str:
+    return Path("/proc/self/maps").read_text()
+
+
+@flow  # run on each runner under test (`with_options`)
+def worker_maps() -> list[str]:
+    return [future.result() for future in [mapped_libraries.submit() for _ in range(2)]]
+
+
+@pytest.mark.skipif(mimalloc_library() is None, reason="cmeel-mimalloc is a dependency on Linux x86_64/aarch64 only")
+@pytest.mark.parametrize("kind", ["process", "dask"])
+@pytest.mark.parametrize("user_preload", [None, ""])
+def test_workers_allocate_with_mimalloc(kind: str, user_preload: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers a runner starts have mimalloc loaded (libxml2's node allocations go through it) unless the
+    user set LD_PRELOAD (an empty one turns it off); the flow's own process does not, before or after."""
+    library = mimalloc_library()
+    assert library is not None and Path(library).name == "libmimalloc.so"
+    assert WORKER_ENV["LD_PRELOAD"] == library
+    monkeypatch.delenv("DASK_ADDRESS", raising=False)
+    if user_preload is None:
+        monkeypatch.delenv("LD_PRELOAD", raising=False)
+    else:
+        monkeypatch.setenv("LD_PRELOAD", user_preload)
+    runner = make_task_runner(kind)
+    on_runner = worker_maps.with_options(task_runner=runner)
+    loaded = ["libmimalloc" in maps for maps in on_runner()]
+    assert loaded == [user_preload is None] * 2
+    assert os.environ.get("LD_PRELOAD") == user_preload
+    assert "libmimalloc" not in Path("/proc/self/maps").read_text()
+    with runner:
+        expected = "mimalloc 3.2" if user_preload is None else "the C library's malloc"
+        assert expected in describe(runner)
 
 
 @flow(task_runner=make_task_runner("thread"))  # in this process, so that the test sees its collector
