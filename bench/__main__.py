@@ -31,6 +31,8 @@ SHARED_SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 PAIRS = 5  # (one-seed run, full run) pairs behind the flow's medians
 RERUN_PAIRS = 3  # (no-seed run, rerun) pairs behind the rerun's
 FLOOR_BESIDE = "floor again, a share after each flow pair"
+FLOOR_MALLOC = "floor, fresh process, C library's malloc, median of 3"
+FLOOR_MIMALLOC = "floor, fresh process, workers' mimalloc, median of 3"
 
 
 def source_seeds() -> list[bytes]:
@@ -98,6 +100,46 @@ def floor_and_core(seeds: Path, names: list[str], chunk: int = 100) -> tuple[flo
     return floor_seconds, core_seconds
 
 
+def floor_in_a_process(seeds: Path, names: list[str], env: dict[str, str]) -> tuple[float, bool]:
+    """Seconds of the floor over NAMES in a fresh process started with ENV, and whether mimalloc was loaded
+    in it."""
+    code = (
+        "import sys, time\nfrom pathlib import Path\nfrom bench.__main__ import floor\n"
+        "names = sys.stdin.read().split()\nstart = time.perf_counter()\nfloor(Path(sys.argv[1]), names)\n"
+        "print(time.perf_counter() - start, 'libmimalloc' in Path('/proc/self/maps').read_text())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(seeds)], input="\n".join(names), cwd=REPO, env=env,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    seconds, loaded = done.stdout.split()[-2:]
+    return float(seconds), loaded == "True"
+
+
+def floor_allocators(seeds: Path, names: list[str], env: dict[str, str]) -> tuple[float, float] | None:
+    """The floor in fresh processes with the C library's malloc and with the workers' mimalloc, alternating,
+    three of each (medians); None where the workers get no mimalloc.
+
+    The flow's workers preload mimalloc (`flows.runners.WORKER_ENV`), which speeds libxml2's parse and free
+    in them; the floor above runs in this process, on the C library's malloc. This says how much of
+    processing's gain the allocator alone would give the floor.
+    """
+    from flows.runners import mimalloc_library
+
+    library = mimalloc_library()
+    if library is None:
+        return None
+    plain: list[float] = []
+    preloaded: list[float] = []
+    for _ in range(3):
+        for times, preload in ((plain, ""), (preloaded, library)):
+            seconds, loaded = floor_in_a_process(seeds, names, {**env, "LD_PRELOAD": preload})
+            if loaded != bool(preload):
+                raise SystemExit(f"bench: LD_PRELOAD={preload!r} but mimalloc {'' if loaded else 'not '}loaded")
+            times.append(seconds)
+    return statistics.median(plain), statistics.median(preloaded)
+
+
 def batch_tables(seeds: Path, names: list[str]) -> None:
     """The core plus column building and pandera validation (what a batch task does), one process."""
     for i in range(0, len(names), 200):
@@ -154,6 +196,9 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     rows["floor (read + lxml parse + walk), 1 process"] = fl
     rows["core (bytes -> Article), 1 process"] = co
     rows["core + frames + validation, 1 process"] = timed(lambda: batch_tables(seeds, names))
+    allocators = floor_allocators(seeds, names, env)
+    if allocators is not None:
+        rows[FLOOR_MALLOC], rows[FLOOR_MIMALLOC] = allocators
     flow_run(one, work / "data-warm-up", env)  # the first run of a PREFECT_HOME migrates its database
     # The start-up alone moves by a second or more between runs (a fifth of processing at N=1500), and
     # "processing" is what is left after it: `PAIRS` pairs of a one-seed run and a full run, one right after
@@ -213,6 +258,12 @@ def ratios_of(rows: dict[str, float], n: int, peak_n: int, peak_3n: int) -> dict
         "rerun cost / processing (target <= 0.10)": rows["rerun, nothing changed (wall - no-seed run)"] / processing,
         f"peak RSS MiB at N={n} (target <= 1024)": peak_n / 1024,
     }
+    if FLOOR_MIMALLOC in rows:
+        # Processing against a floor that had the workers' allocator too (the floor beside the flows, sped
+        # up as mimalloc sped up the floor in fresh processes): not a target, how much of it is the allocator.
+        ratios["processing / floor speed, the floor on mimalloc too"] = (
+            fl * rows[FLOOR_MIMALLOC] / rows[FLOOR_MALLOC] / processing
+        )
     if peak_3n:
         ratios[f"peak RSS MiB at 3N={3 * n}"] = peak_3n / 1024
         ratios["peak RSS 3N / N (target <= 1.2)"] = peak_3n / peak_n

@@ -1,5 +1,6 @@
 """The benchmark's own parts on a few seeds (CI checks that `make bench` works; it never asserts speed)."""
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -7,15 +8,19 @@ import pytest
 
 from bench.__main__ import (
     FLOOR_BESIDE,
+    FLOOR_MALLOC,
+    FLOOR_MIMALLOC,
     PAIRS,
     batch_tables,
     build_seeds,
+    floor_allocators,
     floor_and_core,
     ratios_of,
     report,
     trafilatura_sample,
 )
 from bench.largeday import DAY, real_rows, stage_day
+from flows.runners import mimalloc_library
 from newslake.commit import write_chunk
 from newslake.core import parse_seed
 from newslake.lake import partition_key
@@ -28,6 +33,15 @@ def test_bench_seeds_are_distinct_articles_and_every_stage_runs(tmp_path: Path) 
     floor_seconds, core_seconds = floor_and_core(tmp_path, names, chunk=5)  # chunks of 5, 5 and 2
     assert 0 < floor_seconds < core_seconds  # the core parses as the floor does, and more
     batch_tables(tmp_path, names)
+
+
+@pytest.mark.skipif(mimalloc_library() is None, reason="cmeel-mimalloc is a dependency on Linux x86_64/aarch64 only")
+def test_bench_times_the_floor_on_both_allocators(tmp_path: Path) -> None:
+    """The floor in fresh processes with and without the workers' mimalloc (it raises if a preload did not
+    take, or one leaked into the plain process)."""
+    names = build_seeds(tmp_path, 4)
+    times = floor_allocators(tmp_path, names, {**os.environ, "LD_PRELOAD": "/nonexistent-is-replaced.so"})
+    assert times is not None and all(seconds > 0 for seconds in times)
 
 
 def test_trafilatura_sample_is_a_spread_tenth_measured_in_shares() -> None:
@@ -59,6 +73,10 @@ def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     assert ratios["core speed / floor speed, 1 core (target >= 0.35)"] == 1.0  # the floor timed beside the core
     assert ratios["processing / floor speed that 10x trafilatura asks"] == 15.0
     assert abs(ratios["peak RSS 3N / N (target <= 1.2)"] - 1.1) < 1e-9
+    assert "processing / floor speed, the floor on mimalloc too" not in ratios  # no allocator rows, no ratio
+    rows[FLOOR_MALLOC], rows[FLOOR_MIMALLOC] = 2.0, 1.6  # mimalloc: the floor in 0.8 of the time
+    ratios = ratios_of(rows, 10, 1024 * 300, 1024 * 330)
+    assert abs(ratios["processing / floor speed, the floor on mimalloc too"] - 1.2) < 1e-9
 
 
 def test_large_day_bench_stages_copies_into_one_day_as_a_run_would(tmp_path: Path) -> None:
