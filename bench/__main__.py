@@ -203,9 +203,9 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     # The start-up alone moves by a second or more between runs (a fifth of processing at N=1500), and
     # "processing" is what is left after it: `PAIRS` pairs of a one-seed run and a full run, one right after
     # the other, each into a fresh lake; the medians are reported, and processing is the median difference.
-    # The end of every run moves too: Prefect's flow-run heartbeat thread sleeps in steps of a second and the
-    # engine waits for it, 0-1 s at random, on either side of a difference (five pairs, not three, since
-    # session 9). trafilatura runs on a share of its sample after each pair, and the floor on a share of the
+    # The end of every run moved too, until session 13: Prefect's flow-run heartbeat thread sleeps in steps of
+    # a second and the engine waited for it (five pairs, not three, since session 9); a run on its own
+    # temporary server now has no heartbeats (`flows.ingest.run_settings`). trafilatura runs on a share of its sample after each pair, and the floor on a share of the
     # seeds, so that both meet the machine the flows met: the host's speed moves over minutes (the floor took
     # 1.71-2.04 s at the start of runs of one commit), and processing is compared with these two.
     sample = trafilatura_sample(names)

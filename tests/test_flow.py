@@ -141,6 +141,31 @@ def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0 and "DATA" in done.stderr
 
 
+@pytest.mark.parametrize("temporary_server", [True, False])
+def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
+    temporary_server: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run on this process's temporary server has no heartbeat thread (nothing could read its beats, and the
+    engine waited up to a second for the thread at the end of every run); on a configured server it keeps
+    Prefect's setting. The flow's view of the setting is recorded in place of running it."""
+    from prefect.settings import get_current_settings
+
+    import flows.ingest
+
+    configured = get_current_settings().flows.heartbeat_frequency
+    assert configured is not None  # Prefect's default (180 s): heartbeats on
+    seen: list[int | None] = []
+    monkeypatch.setattr(flows.ingest, "share_api_server", lambda: temporary_server)
+    monkeypatch.setattr(
+        flows.ingest,
+        "with_runner",
+        lambda kind: lambda *args: seen.append(get_current_settings().flows.heartbeat_frequency),
+    )
+    assert flows.ingest.main(["--seeds", str(GIVEN_SEED.parent), "--data", str(tmp_path / "data")]) == 0
+    assert seen == [None if temporary_server else configured]
+    assert get_current_settings().flows.heartbeat_frequency == configured  # put back after the run
+
+
 @task
 def polars_threads() -> int:
     return pl.thread_pool_size()
