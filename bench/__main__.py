@@ -205,9 +205,10 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     # the other, each into a fresh lake; the medians are reported, and processing is the median difference.
     # The end of every run moved too, until session 13: Prefect's flow-run heartbeat thread sleeps in steps of
     # a second and the engine waited for it (five pairs, not three, since session 9); a run on its own
-    # temporary server now has no heartbeats (`flows.ingest.run_settings`). trafilatura runs on a share of its sample after each pair, and the floor on a share of the
-    # seeds, so that both meet the machine the flows met: the host's speed moves over minutes (the floor took
-    # 1.71-2.04 s at the start of runs of one commit), and processing is compared with these two.
+    # temporary server now has no heartbeats (`flows.ingest.run_settings`). trafilatura runs on a share of
+    # its sample after each pair, and the floor on a share of the seeds, so that both meet the machine the
+    # flows met: the host's speed moves over minutes (the floor took 1.71-2.04 s at the start of runs of one
+    # commit), and processing is compared with these two.
     sample = trafilatura_sample(names)
     pairs = []
     trafilatura = floor_beside = 0.0
