@@ -127,7 +127,7 @@ class Article:
 
     @property
     def char_count(self) -> int:
-        return sum(p.char_count for p in self.paragraphs)
+        return sum(len(p.text) for p in self.paragraphs)  # each `Paragraph.char_count`, without its call
 
     @property
     def publication_date(self) -> date:
