@@ -229,7 +229,7 @@ def _looks_binary(data: bytes) -> bool:
 
 def parse_seed(data: bytes) -> Seed:
     """Decode and split a seed file's bytes. Raises `SeedRejected` with the reason when it is unusable."""
-    if not data.strip():
+    if not data or data.isspace():  # what `not data.strip()` asks, without copying the page (~150 KB)
         raise SeedRejected(Stage.READ, "empty_file", "the seed file is empty or holds only whitespace")
     text, codec = decode_seed(data)
     crawled_at, title, raw_url, start = read_header(text)
