@@ -159,8 +159,9 @@ def run_settings(temporary_server: bool) -> AbstractContextManager[Any]:
     nothing can read them. Prefect's heartbeat thread sleeps a second at a time and the engine joins it when
     the run ends (from the summary line to "Finished": 0.09-1.18 s, now 0.06-0.11). Five alternating pairs
     of runs each way, 1500 seeds: the one-seed run's wall median 8.88 -> 8.10 s, the full run's 11.68 ->
-    11.07 s (processing, their difference, within its noise: 2.09-3.16 against 2.54-4.15 s). A server that
-    outlives the run (a configured `PREFECT_API_URL`, a deployment's runs) keeps them.
+    11.07 s (processing, their difference, within its noise there; `make bench`'s fell from 2.76-3.24 s to
+    2.37-2.52 s, see docs/performance.md). A server that outlives the run (a configured `PREFECT_API_URL`, a
+    deployment's runs) keeps them.
     `PREFECT_FLOWS_HEARTBEAT_FREQUENCY` can only be a number of seconds in the environment, so they are
     turned off here.
     """
