@@ -1,7 +1,7 @@
 """Task runners for the batch tasks: where the CPU work of a run goes.
 
 - `process` (default): Prefect's ProcessPoolTaskRunner, one worker per core of this machine, each with one
-  polars thread and, on Linux, mimalloc as its C allocator (`WORKER_ENV`).
+  polars thread on its in-memory engine and, on Linux, mimalloc as its C allocator (`WORKER_ENV`).
 - `thread`: Prefect's ThreadPoolTaskRunner (one core: the GIL), for debugging.
 - `dask`: prefect-dask's DaskTaskRunner on the cluster at `DASK_ADDRESS` (tcp://host:8786), or on a
   LocalCluster of worker processes, one per core, when it is not set, each with one polars thread too
@@ -54,11 +54,16 @@ def _worker_env() -> dict[str, str]:
     worker, 1500 seeds on two workers, eleven flow runs each way, alternating: the slower worker's merge steps
     0.39-0.54 s (median 0.44) -> 0.33-0.52 (median 0.39), its batch the same (medians 3.07 and 3.06 s). (In a
     single process, with no other worker busy, polars' threads help: session 5 measured one thread slower.)
+    Polars 2 runs a lazy query on its streaming engine by default, whose start-up is most of a small query's
+    cost: pandera's checks are each such a query (93 for a batch's `articles`), and a batch's validation took
+    44 ms on it against 18 ms on the in-memory engine (the lake's files the same bytes either way; polars'
+    eager operations use the in-memory engine anyway).
     It must be in place before the worker imports polars, which reads it once; the preload before it starts.
-    A user's own LD_PRELOAD (an empty one turns this off) is kept, like their POLARS_MAX_THREADS.
+    A user's own LD_PRELOAD (an empty one turns this off) is kept, like their POLARS_* values.
     """
     library = mimalloc_library()
-    return {"POLARS_MAX_THREADS": "1"} | ({"LD_PRELOAD": library} if library else {})
+    polars = {"POLARS_MAX_THREADS": "1", "POLARS_ENGINE_AFFINITY": "in-memory"}
+    return polars | ({"LD_PRELOAD": library} if library else {})
 
 
 WORKER_ENV = _worker_env()

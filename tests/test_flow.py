@@ -167,12 +167,12 @@ def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
 
 
 @task
-def polars_threads() -> int:
-    return pl.thread_pool_size()
+def polars_threads() -> tuple[int, str | None]:
+    return pl.thread_pool_size(), pl.Config.state(env_only=True).get("POLARS_ENGINE_AFFINITY")
 
 
 @flow  # run on each runner under test (`with_options`)
-def worker_polars_threads() -> list[int]:
+def worker_polars_threads() -> list[tuple[int, str | None]]:
     return [future.result() for future in [polars_threads.submit() for _ in range(2)]]
 
 
@@ -183,16 +183,18 @@ def test_workers_start_with_one_polars_thread(
     kind: str, user_value: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workers a runner starts (a process pool, a Dask LocalCluster) run polars on one thread each, unless
-    the user chose a number; the flow's own environment is as it was afterwards."""
-    assert WORKER_ENV["POLARS_MAX_THREADS"] == "1"
+    the user chose a number, and its queries on the in-memory engine; the flow's own environment is as it
+    was afterwards."""
+    assert WORKER_ENV["POLARS_MAX_THREADS"] == "1" and WORKER_ENV["POLARS_ENGINE_AFFINITY"] == "in-memory"
+    monkeypatch.delenv("POLARS_ENGINE_AFFINITY", raising=False)
     monkeypatch.delenv("DASK_ADDRESS", raising=False)
     if user_value is None:
         monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     else:
         monkeypatch.setenv("POLARS_MAX_THREADS", user_value)
     on_runner = worker_polars_threads.with_options(task_runner=make_task_runner(kind))
-    assert on_runner() == [int(user_value or 1)] * 2
-    assert os.environ.get("POLARS_MAX_THREADS") == user_value
+    assert on_runner() == [(int(user_value or 1), "in-memory")] * 2
+    assert os.environ.get("POLARS_MAX_THREADS") == user_value and "POLARS_ENGINE_AFFINITY" not in os.environ
 
 
 @task
