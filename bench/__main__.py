@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
+import polars as pl
 
 from bench import ALLOCATOR_CONF_AT_START
 from newslake.batch import SeedTask, process_batch
@@ -141,9 +142,13 @@ def floor_allocators(seeds: Path, names: list[str], env: dict[str, str]) -> tupl
 
 
 def batch_tables(seeds: Path, names: list[str]) -> None:
-    """The core plus column building and pandera validation (what a batch task does), one process."""
-    for i in range(0, len(names), 200):
-        process_batch(str(seeds), [SeedTask(n) for n in names[i : i + 200]], "bench")
+    """The core plus column building and pandera validation (what a batch task does), one process, on the
+    polars engine the flow's workers use (`flows.runners.POLARS_ENGINE`)."""
+    from flows.runners import POLARS_ENGINE
+
+    with pl.Config(engine_affinity=POLARS_ENGINE):
+        for i in range(0, len(names), 200):
+            process_batch(str(seeds), [SeedTask(n) for n in names[i : i + 200]], "bench")
 
 
 def trafilatura_sample(names: list[str]) -> list[str]:

@@ -14,12 +14,13 @@ its own partition files) go to the runner; the flow's own process holds the lake
 import importlib.metadata
 import os
 import sys
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 RUNNERS = ("process", "thread", "dask")
 MIMALLOC = "cmeel-mimalloc"  # the distribution that ships mimalloc's shared library (a dependency on Linux)
+POLARS_ENGINE: Literal["in-memory"] = "in-memory"  # the workers' polars engine (see `_worker_env`)
 
 
 def mimalloc_library() -> str | None:
@@ -62,7 +63,7 @@ def _worker_env() -> dict[str, str]:
     A user's own LD_PRELOAD (an empty one turns this off) is kept, like their POLARS_* values.
     """
     library = mimalloc_library()
-    polars = {"POLARS_MAX_THREADS": "1", "POLARS_ENGINE_AFFINITY": "in-memory"}
+    polars = {"POLARS_MAX_THREADS": "1", "POLARS_ENGINE_AFFINITY": POLARS_ENGINE}
     return polars | ({"LD_PRELOAD": library} if library else {})
 
 
