@@ -125,9 +125,9 @@ def floor_allocators(seeds: Path, names: list[str], env: dict[str, str]) -> tupl
     in them; the floor above runs in this process, on the C library's malloc. This says how much of
     processing's gain the allocator alone would give the floor.
     """
-    from flows.runners import mimalloc_library
+    from flows.runners import WORKER_ENV
 
-    library = mimalloc_library()
+    library = WORKER_ENV.get("LD_PRELOAD")  # what the flow's workers are given
     if library is None:
         return None
     plain: list[float] = []

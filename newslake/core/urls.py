@@ -381,16 +381,16 @@ def _srcset_candidate(url: str, descriptors: list[str]) -> SrcsetCandidate | Non
     if not descriptors:
         return SrcsetCandidate(url, None, None)
     width = density = None
-    heights = 0
+    has_height = False
     for descriptor in descriptors:
         if (match := _WIDTH.fullmatch(descriptor)) is not None and width is None and density is None:
             width = float(match.group(1))
         elif (match := _DENSITY.fullmatch(descriptor)) is not None and width is None and density is None:
             density = float(match.group(1))
-        elif _HEIGHT.fullmatch(descriptor) is not None and not heights:
-            heights += 1
+        elif _HEIGHT.fullmatch(descriptor) is not None and not has_height:
+            has_height = True
         else:
             return None
-    if width is None and (density is None or heights):
+    if width is None and (density is None or has_height):
         return None  # a height alone, or with a density
     return SrcsetCandidate(url, width, density)
