@@ -26,8 +26,8 @@ import polars as pl
 
 from flows import ALLOCATOR_CONF
 from newslake import commit, lake
-from newslake.commit import ChunkWrite, write_chunk
-from newslake.lake import stage_rows, stage_winners
+from newslake.commit import ChunkWrite, staged_spans, write_chunk
+from newslake.lake import StagedRows, stage_rows, stage_winners
 from newslake.ledger import ARTICLE_TABLES
 from schemas.tables import PARTITION_KEY
 
@@ -50,7 +50,7 @@ def stage_day(rows: dict[str, pl.DataFrame], articles: int, data: Path, run_id: 
     """`articles` copies of the real articles under new ids, all on DAY, staged in batches as a run would."""
     ids = rows["articles"]["article_id"].to_list()
     winners = []
-    staged: dict[str, list[tuple[int, str]]] = {t: [] for t in ARTICLE_TABLES}
+    staged: dict[str, list[tuple[int, StagedRows]]] = {t: [] for t in ARTICLE_TABLES}
     for batch, start in enumerate(range(0, articles, BATCH)):
         copies = range(start, min(start + BATCH, articles))
         mapping = pl.DataFrame(
@@ -65,7 +65,7 @@ def stage_day(rows: dict[str, pl.DataFrame], articles: int, data: Path, run_id: 
             copied = copied.with_columns(pl.lit(DAY).alias(PARTITION_KEY)).select(frame.columns)
             staged[table].append((batch, stage_rows(data, run_id, table, batch, copied)))
     key = stage_winners(data, run_id, pl.concat(winners))
-    return [ChunkWrite(t, [DAY], staged[t], key, [], [], articles) for t in ARTICLE_TABLES]
+    return [ChunkWrite(t, [DAY], staged_spans(staged[t], [DAY]), key, [], [], articles) for t in ARTICLE_TABLES]
 
 
 def child(articles: int, mode: str, work: Path) -> None:

@@ -17,7 +17,7 @@ import polars as pl
 
 from newslake.core import Article, SeedRejected, Stage, extract_article, parse_seed
 from newslake.core.model import Heading, Image, Link, Paragraph
-from newslake.lake import stage_rows
+from newslake.lake import StagedRows, stage_rows
 from newslake.storage import Store, open_store
 from schemas.tables import ELEMENT_TABLES, PARTITION_KEY, TABLES, polars_schema
 from schemas.validate import validate_batch, validate_rejects
@@ -304,7 +304,7 @@ class StagedBatch:
 
     index: int
     outcomes: pl.DataFrame
-    staged: dict[str, str]  # table -> staging key (tables with rows only)
+    staged: dict[str, StagedRows]  # table -> where its rows wait (tables with rows only)
 
 
 def stage_batch(

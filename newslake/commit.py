@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 
 import polars as pl
 
 from newslake.lake import (
     Journal,
     Location,
+    StagedRows,
     WriteStats,
     clear_journal,
     merge_large_day,
@@ -49,7 +49,7 @@ class ChunkWrite:
 
     table: str
     days: list[date]
-    staged: list[tuple[int, str]]  # (batch, staging key) of every batch with rows of the table
+    staged: list[tuple[int, str, int, int]]  # (batch, staging key, first row, row after the last) of its days
     winners: str | None  # staging key of the (article_id, _batch) winners: the article tables' rows to take
     purge_keys: list[str]
     purge_days: list[date]
@@ -99,15 +99,20 @@ def day_chunks(days: list[date], weight: Counter[date], budget: int) -> Iterator
 
 
 def _staged_rows(store: Store, chunk: ChunkWrite) -> Iterator[pl.DataFrame]:
-    """This run's rows of the chunk's table and days, a staged batch at a time (winners only)."""
-    winners = read_winners(store, chunk.winners) if chunk.winners else None
-    for batch, key in chunk.staged:
-        rows = read_staged(store, chunk.table, key).filter(pl.col(PARTITION_KEY).is_in(chunk.days))
-        if winners is not None:
-            rows = rows.join(
-                winners.filter(pl.col("_batch") == batch).select("article_id"), on="article_id", how="semi"
-            )
-        yield rows
+    """This run's rows of the chunk's table and days, a staged batch at a time (winners only); the run's
+    winners are split by batch once, not filtered for each batch."""
+    winners: dict[int, pl.DataFrame] = {}
+    if chunk.winners:
+        split = read_winners(store, chunk.winners).partition_by("_batch", as_dict=True, include_key=False)
+        winners = {int(batch): frame for (batch,), frame in split.items()}
+    none = pl.DataFrame(schema={"article_id": pl.String})
+    for batch, key, start, stop in chunk.staged:
+        # The span runs from the step's first day to its last: the filter drops the rows of a day in between
+        # that is not the step's (rows of an article that lost its URL to a newer crawl, on a day of its own).
+        # Filtered and joined after the read: in the query, a batch's read took 0.85 (filter) and 1.5 ms (and
+        # join) against 0.7.
+        rows = read_staged(store, chunk.table, key, (start, stop)).filter(pl.col(PARTITION_KEY).is_in(chunk.days))
+        yield rows.join(winners.get(batch, none), on="article_id", how="semi") if chunk.winners else rows
 
 
 def chunk_rows(location: Location, chunk: ChunkWrite) -> pl.DataFrame:
@@ -124,9 +129,16 @@ def write_chunk(location: Location, chunk: ChunkWrite) -> WriteStats:
     """
     if len(chunk.days) == 1 and chunk.articles > CHUNK_ARTICLES:
         store = open_store(location)
-        rows = partial(_staged_rows, store, chunk)
-        return merge_large_day(store, chunk.table, chunk.days[0], rows, chunk.purge_keys)
+        spans = sum(stop - start for _, _, start, stop in chunk.staged)  # the winners' rows and the others'
+        return merge_large_day(store, chunk.table, chunk.days[0], _staged_rows(store, chunk), spans, chunk.purge_keys)
     return write_table(location, chunk.table, chunk_rows(location, chunk), chunk.purge_keys, chunk.purge_days)
+
+
+def staged_spans(staged: list[tuple[int, StagedRows]], days: list[date]) -> list[tuple[int, str, int, int]]:
+    """(batch, key, start, stop) of the staged rows from the first of `days` to the last, batches with none
+    left out: a merge step reads only those (at 100 000 seeds every step read every batch's whole file)."""
+    spans = ((batch, rows.key, *rows.span(days[0], days[-1])) for batch, rows in staged)
+    return [(batch, key, start, stop) for batch, key, start, stop in spans if stop > start]
 
 
 def plan_chunks(root: Store, resolution: Resolution, run_id: str) -> list[ChunkWrite]:
@@ -141,7 +153,7 @@ def plan_chunks(root: Store, resolution: Resolution, run_id: str) -> list[ChunkW
                 ChunkWrite(
                     table,
                     days,
-                    resolution.staged[table],
+                    staged_spans(resolution.staged[table], days),
                     winners if table in ARTICLE_TABLES else None,
                     resolution.purge_keys[table],
                     sorted(purge_days.intersection(days)),

@@ -5,6 +5,7 @@
     DATA/ledger/part-0.parquet, DATA/runs/part-0.parquet        the run's own record (not partitioned)
     DATA/_journal.json                                          present only while a run writes
     DATA/_staging/<run_id>/<table>/b<batch>.parquet             a run's extracted rows, before they are merged
+                                                                (sorted by day, in row groups of 8192 rows)
     DATA/_staging/<run_id>/_winners.parquet                     (article_id, batch) of the rows it merges
     DATA/.lock                                                  held by the run writing DATA
 
@@ -19,9 +20,12 @@ before that leaves a journal, and the next run reconciles the partitions it name
 """
 
 import contextlib
+import io
+import itertools
 import json
 import math
 import tempfile
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -165,27 +169,44 @@ def merge_large_day(
     location: Location,
     table: str,
     day: date,
-    batches: Callable[[], Iterator[pl.DataFrame]],
+    batches: Iterable[pl.DataFrame],
+    rows: int,
     purge_keys: Iterable[str] = (),
 ) -> WriteStats:
-    """`write_table` for one day whose new rows are too many to hold at once: `batches()` yields them a
-    batch at a time (it is called twice: to key and count them, then to split them by range into scratch
-    files on local disk). The file gets the rows `write_table` would give it, in the same order."""
+    """`write_table` for one day whose new rows are too many to hold at once: `batches` yields them a batch
+    at a time, read once and split by key range into scratch files on local disk; `rows` is about how many
+    it yields (at most), which with the first batch's weight a row sizes the ranges. The file gets the rows
+    `write_table` would give it, in the same order.
+
+    (It used to read the batches twice, to weigh and key them first: each read of a staged batch is a query,
+    and at 100 000 seeds a day's step read 134 batches.)"""
     store = open_store(location)
     key = REPLACE_KEY[table]
     path = partition_key(table, day)
-    keys, new_rows, weight = [], 0, 0
-    for frame in batches():
-        keys.append(frame[key].unique())
-        new_rows += frame.height
-        weight += int(frame.estimated_size())
-    replaced = _replaced(pl.concat(keys) if keys else pl.Series(key, [], dtype=pl.String), purge_keys)
-    if store.exists(path):
-        weight += _weigh(store, path)[1]
+    frames = iter(batches)
+    held: list[pl.DataFrame] = []  # the batches up to the first with rows, which gives the weight of a row
+    for frame in frames:
+        held.append(frame)
+        if frame.height:
+            break
+    sample = held[-1] if held else None
+    per_row = sample.estimated_size() / sample.height if sample is not None and sample.height else 0.0
+    weight = int(per_row * rows) + (_weigh(store, path)[1] if store.exists(path) else 0)
     bounds = key_ranges(weight)
     columns = list(file_schema(table))
+    keys: list[pl.Series] = []
+    heights: list[int] = []
+
+    def keyed(source: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        for frame in source:
+            keys.append(frame[key].unique())
+            heights.append(frame.height)
+            yield frame.select(columns)
+
     with tempfile.TemporaryDirectory(prefix="newslake-merge-") as scratch:
-        parts = _spill((frame.select(columns) for frame in batches()), key, bounds, Path(scratch))
+        parts = _spill(keyed(itertools.chain(held, frames)), key, bounds, Path(scratch))
+        new_keys = pl.concat(keys) if keys else pl.Series(key, [], dtype=pl.String)
+        replaced = _replaced(new_keys, purge_keys)
         empty = file_schema(table).to_frame()
 
         def part(index: int) -> pl.DataFrame:
@@ -193,7 +214,7 @@ def merge_large_day(
             return empty if spilled is None else pl.read_ipc_stream(spilled).cast(file_schema(table))
 
         _merge_in_ranges(store, table, day, bounds, part, _without(key, replaced))
-    return WriteStats(table, 1, new_rows)
+    return WriteStats(table, 1, sum(heights))
 
 
 def key_ranges(weight: int) -> list[str]:
@@ -355,11 +376,41 @@ def staging_key(run_id: str, table: str, batch: int) -> str:
     return f"{STAGING}/{run_id}/{table}/b{batch:06d}.parquet"
 
 
-def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: pl.DataFrame) -> str:
-    """Write one batch's rows of a table (partition key included) to the run's staging area."""
+# A staged batch's rows of a table are sorted by day and written in row groups of this many rows, and the
+# batch reports where each day starts (`StagedRows`): a merge step reads the row groups holding its days, not
+# the whole file. Every merge step used to read every batch's whole file and keep its days: at 100 000
+# seeds (134 batches, 355 steps) the commit took 96 s of a 240 s run (the extraction 130 s); now 40 s of
+# 186. A day's rows from a 750-seed batch's links: 2.1 ms read whole and filtered, 0.6 ms as row groups of
+# 8192 rows (4096: 0.5 ms, but the batch writes its links 5 ms slower; one group, as before: 1.5 ms). Each
+# step still reads every batch that has rows of its days: steps x batches reads, ~0.75 ms each.
+STAGING_ROW_GROUP = 8192
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """Where one batch's rows of a table wait: a staging file sorted by day, and the first row of each day."""
+
+    key: str
+    days: tuple[date, ...]  # ascending
+    starts: tuple[int, ...]  # the first row of each day; the last day runs to `rows`
+    rows: int
+
+    def span(self, first: date, last: date) -> tuple[int, int]:
+        """The rows `[start, stop)` of the days from `first` to `last`, both included (empty: start == stop)."""
+        low, high = bisect_left(self.days, first), bisect_right(self.days, last)
+        start = self.starts[low] if low < len(self.days) else self.rows
+        stop = self.starts[high] if high < len(self.days) else self.rows
+        return start, max(start, stop)
+
+
+def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: pl.DataFrame) -> StagedRows:
+    """Write one batch's rows of a table (partition key included) to the run's staging area, sorted by day."""
     key = staging_key(run_id, table, batch)
-    write_parquet(open_store(location), key, frame.sort(PARTITION_KEY))
-    return key
+    ordered = frame.sort(PARTITION_KEY)
+    runs = ordered.group_by(PARTITION_KEY, maintain_order=True).len()
+    starts = tuple(itertools.accumulate(runs["len"].to_list(), initial=0))[:-1]
+    write_parquet(open_store(location), key, ordered, row_group_rows=STAGING_ROW_GROUP)
+    return StagedRows(key, tuple(runs[PARTITION_KEY].to_list()), starts, ordered.height)
 
 
 WINNERS_SCHEMA = pl.Schema({"article_id": pl.String, "_batch": pl.Int32})
@@ -376,8 +427,14 @@ def read_winners(location: Location, key: str) -> pl.DataFrame:
     return read_parquet(open_store(location), key, WINNERS_SCHEMA)
 
 
-def read_staged(location: Location, table: str, key: str) -> pl.DataFrame:
-    return read_parquet(open_store(location), key, polars_schema(table))
+def read_staged(location: Location, table: str, key: str, span: tuple[int, int] | None = None) -> pl.DataFrame:
+    """The rows `[start, stop)` of a staging file (all of them without a span), decoding only the row groups
+    that hold them: polars pushes the slice down to the file's row groups."""
+    rows = pl.scan_parquet(io.BytesIO(open_store(location).read_bytes(key)), schema=polars_schema(table))
+    if span is not None:
+        start, stop = span
+        rows = rows.slice(start, max(0, stop - start))
+    return rows.collect()
 
 
 def clear_staging(location: Location, run_id: str | None = None) -> None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from newslake.batch import OUTCOME_SCHEMA, SeedTask, StagedBatch
 from newslake.discover import SeedStat
-from newslake.lake import Journal
+from newslake.lake import Journal, StagedRows
 from schemas.tables import ELEMENT_TABLES, TABLES, polars_schema
 
 ARTICLE_TABLES = ("articles", *ELEMENT_TABLES)
@@ -82,7 +82,7 @@ class Resolution:
     """What the run must write: the winning staged rows, the keys and partitions to purge, the new ledger."""
 
     winners: pl.DataFrame  # (article_id, _batch) of the articles this run writes
-    staged: dict[str, list[tuple[int, str]]]  # table -> (batch, staging key) of every batch with rows
+    staged: dict[str, list[tuple[int, StagedRows]]]  # table -> (batch, its staged rows) of every batch with rows
     new_days: dict[str, list[date]]  # table -> partitions that receive rows
     purge_keys: dict[str, list[str]]
     purge_days: dict[str, list[date]]

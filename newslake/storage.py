@@ -78,9 +78,10 @@ def read_parquet(store: Store, key: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(io.BytesIO(store.read_bytes(key)), schema=schema)
 
 
-def write_parquet(store: Store, key: str, frame: pl.DataFrame) -> None:
+def write_parquet(store: Store, key: str, frame: pl.DataFrame, row_group_rows: int | None = None) -> None:
+    """Write a frame as one zstd Parquet file (row groups of `row_group_rows` rows when given)."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    frame.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=row_group_rows)
     store.write_atomic(key, buffer.getvalue())
 
 

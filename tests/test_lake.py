@@ -3,7 +3,7 @@
 import contextlib
 import hashlib
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,9 @@ from newslake.lake import (
     merge_large_day,
     partition_key,
     read_journal,
+    read_staged,
     reconcile_partition,
+    stage_rows,
     write_journal,
     write_table,
 )
@@ -214,7 +216,7 @@ def test_a_day_merged_range_by_range_holds_what_one_merge_gives(
             write_table(ranged, "paragraphs", versioned(old, "old"))
             write_table(ranged, "paragraphs", fresh, purge, [DAY1])
             write_table(streamed, "paragraphs", versioned(old, "old"))
-            merge_large_day(streamed, "paragraphs", DAY1, lambda: iter(batches), purge)
+            merge_large_day(streamed, "paragraphs", DAY1, batches, fresh.height, purge)
         expected = day_file(whole)
         for got in (day_file(ranged), day_file(streamed)):
             assert (got is None) == (expected is None)
@@ -285,3 +287,29 @@ def test_a_large_day_failing_midway_leaves_the_old_file_and_no_temp(tmp_path: Pa
     assert next(calls) == 3, "two ranges written, the third failed (of twelve: 240 rows in ranges of 20)"
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [PART_FILE]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    per_day=st.lists(st.integers(0, 40), min_size=1, max_size=8),
+    group_rows=st.integers(1, 30),
+    picked=st.data(),
+)
+def test_a_staged_span_holds_exactly_the_rows_of_its_days(
+    per_day: list[int], group_rows: int, picked: st.DataObject
+) -> None:
+    """`stage_rows` sorts a batch's rows by day and records where each day starts; the span of any run of
+    days, read back row group by row group, is those days' rows, whatever the row groups' size (the days
+    come in shuffled, some days have no rows, and a day's rows straddle groups)."""
+    days = [DAY1 + timedelta(days=i) for i in range(len(per_day))]
+    rows = [(f"{100 * d + i:016x}", i, f"text {i}", days[d]) for d, n in enumerate(per_day) for i in range(n)]
+    frame = paragraphs(rows).sample(fraction=1.0, shuffle=True, seed=len(rows))
+    first, last = sorted(picked.draw(st.lists(st.sampled_from(days), min_size=2, max_size=2)))
+    with tempfile.TemporaryDirectory() as tmp, patch("newslake.lake.STAGING_ROW_GROUP", group_rows):
+        staged = stage_rows(tmp, "run", "paragraphs", 0, frame)
+        assert pq.ParquetFile(Path(tmp) / staged.key).num_row_groups == -(-frame.height // group_rows)
+        got = read_staged(tmp, "paragraphs", staged.key, staged.span(first, last))
+    wanted = frame.filter(pl.col("publication_date").is_between(first, last))
+    assert got.sort("article_id").equals(wanted.sort("article_id"))
+    assert got["publication_date"].is_sorted()
+    assert staged.rows == frame.height and list(staged.days) == sorted({r[3] for r in rows})
