@@ -142,22 +142,21 @@ def _article_row(item: Extracted) -> dict[str, Any]:
 
 
 def _element_columns(
-    table: str, records: list[Element], owners: list[int], articles: Mapping[str, Sequence[Any]]
+    table: str, records: list[Element], owners: list[int], keys: Mapping[str, pl.Series]
 ) -> dict[str, Sequence[Any] | pl.Series]:
     """A table's columns from its records: the fields a column at a time, derived properties by name (the
     test of the schemas checks that the names agree), plus each row's article id and partition date, taken
-    from its article's row (`owners`: the index of each record's article in `articles`)."""
+    from `keys` (the batch's articles' ids and dates) by `owners` (the index of each record's article)."""
     # map(itemgetter) per field, not zip(*records): unpacking 41 000 links into zip's arguments and building
     # six 41 000-tuples cost 20-87 ms a batch (the high end when it set off a full collection), the maps 7 ms.
     fields = {name: list(map(itemgetter(i), records)) for i, name in enumerate(records[0]._fields)} if records else {}
     # The article's id and date by index, not a value a row: polars converts a Python `date` at ~70 ns (5.7 ms
     # for a batch's 82 000 links) and a string at ~13 ns; 750 of each and a gather cost ~0.6 ms.
     rows = pl.Series(owners, dtype=pl.UInt32)
-    schema = polars_schema(table)
     columns: dict[str, Sequence[Any] | pl.Series] = {}
-    for name in schema:
-        if name in ("article_id", PARTITION_KEY):
-            columns[name] = pl.Series(name, articles[name], dtype=schema[name]).gather(rows)
+    for name in polars_schema(table):
+        if name in keys:
+            columns[name] = keys[name].gather(rows)
         elif name in fields:
             columns[name] = fields[name]
         else:
@@ -180,8 +179,10 @@ def _article_columns(items: Iterable[Extracted]) -> dict[str, dict[str, Sequence
             records[table].extend(elements)
             owners[table].extend([index] * len(elements))
     columns: dict[str, dict[str, Sequence[Any] | pl.Series]] = {"articles": dict(articles)}
+    schema = polars_schema("articles")
+    keys = {name: pl.Series(name, articles[name], dtype=schema[name]) for name in ("article_id", PARTITION_KEY)}
     for table in ELEMENT_TABLES:
-        columns[table] = _element_columns(table, records[table], owners[table], articles)
+        columns[table] = _element_columns(table, records[table], owners[table], keys)
     return columns
 
 

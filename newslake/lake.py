@@ -427,14 +427,12 @@ def read_winners(location: Location, key: str) -> pl.DataFrame:
     return read_parquet(open_store(location), key, WINNERS_SCHEMA)
 
 
-def read_staged(location: Location, table: str, key: str, span: tuple[int, int] | None = None) -> pl.DataFrame:
-    """The rows `[start, stop)` of a staging file (all of them without a span), decoding only the row groups
-    that hold them: polars pushes the slice down to the file's row groups."""
+def read_staged(location: Location, table: str, key: str, span: tuple[int, int]) -> pl.DataFrame:
+    """The rows `[start, stop)` of a staging file, decoding only the row groups that hold them: polars pushes
+    the slice down to the file's row groups."""
+    start, stop = span
     rows = pl.scan_parquet(io.BytesIO(open_store(location).read_bytes(key)), schema=polars_schema(table))
-    if span is not None:
-        start, stop = span
-        rows = rows.slice(start, max(0, stop - start))
-    return rows.collect()
+    return rows.slice(start, max(0, stop - start)).collect()
 
 
 def clear_staging(location: Location, run_id: str | None = None) -> None:
