@@ -21,7 +21,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
-from newslake.commit import ChunkWrite, write_chunk
+from newslake.commit import ChunkWrite, write_group
 from newslake.discover import SeedsError, check_seeds
 from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
@@ -88,7 +88,7 @@ def extract_batch(seeds: str, data: str, tasks: list[SeedTask], index: int, run_
 def write_chunks(data: str, chunks: list[ChunkWrite]) -> list[WriteStats]:
     """Merge a group of steps into the lake (I/O: retried; a retry is safe, each step is idempotent and each
     file swap atomic)."""
-    return [write_chunk(data, chunk) for chunk in chunks]
+    return write_group(data, chunks)
 
 
 def map_writes(data: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:

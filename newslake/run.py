@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
-from newslake.commit import ChunkWrite, commit, recover, validate_state, write_chunk
+from newslake.commit import ChunkWrite, commit, recover, validate_state, write_group
 from newslake.discover import batches, discover_seeds
 from newslake.lake import (
     WriteStats,
@@ -80,7 +80,7 @@ def map_in_process(
 
 def write_in_process(data: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
     """The plain writer: every merge step in this process, one after another."""
-    return [write_chunk(data, chunk) for group in groups for chunk in group]
+    return [stats for group in groups for stats in write_group(data, group)]
 
 
 def ingest_run(

@@ -1,0 +1,117 @@
+"""The commit's merge steps read their rows from staging one of two ways: a staged batch read per step, or
+each batch read once for a run of steps and spilled step by step to scratch (`write_group`). Both must give
+every step the same rows in the same order."""
+
+import tempfile
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from unittest.mock import patch
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newslake import commit
+from newslake.commit import ChunkWrite, SpilledSteps, day_chunks, staged_spans, write_group
+from newslake.lake import StagedRows, read_staged, stage_rows, stage_winners
+from newslake.storage import open_store
+from tests.test_lake import paragraphs
+
+DAY1 = date(2022, 1, 13)
+
+
+def staged_batch(root: str, batch: int, articles: list[tuple[int, int, int]]) -> StagedRows:
+    """Stage one batch's paragraphs: (article, day, paragraphs) each."""
+    rows = [(f"{a:016x}", p, f"b{batch} a{a} p{p}", DAY1 + timedelta(days=d)) for a, d, n in articles for p in range(n)]
+    return stage_rows(root, "run", "paragraphs", batch, paragraphs(rows).sample(fraction=1.0, shuffle=True, seed=batch))
+
+
+def steps_of(
+    root: str, staged: list[tuple[int, StagedRows]], winners: dict[int, int], budget: int, days: list[date]
+) -> list[ChunkWrite]:
+    """The merge steps `plan_chunks` would make of these batches: days in chunks of `budget` articles."""
+    key = stage_winners(
+        root,
+        "run",
+        pl.DataFrame(
+            {"article_id": [f"{a:016x}" for a in winners], "_batch": list(winners.values())},
+            schema={"article_id": pl.String, "_batch": pl.Int32},
+        ),
+    )
+    weight = Counter(dict.fromkeys(days, 1))
+    return [
+        ChunkWrite("paragraphs", chunk, staged_spans(staged, chunk), key, [], [], len(chunk))
+        for chunk in day_chunks(days, weight, budget)
+    ]
+
+
+BATCHES = st.lists(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 9), st.integers(0, 4)), max_size=12), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches=BATCHES, budget=st.integers(1, 6), group_rows=st.integers(1, 20), picked=st.data())
+def test_spilled_steps_give_each_step_the_rows_a_step_reads_itself(
+    batches: list[list[tuple[int, int, int]]], budget: int, group_rows: int, picked: st.DataObject
+) -> None:
+    """Any batches (an article in several batches, days with no rows, days of no step), any winners (an
+    article's rows taken from one batch or none), any chunking of the days: a step's spilled rows are the
+    rows `_staged_rows` reads for it, in the same order, a staged batch's share at a time for a large day."""
+    holders = {
+        a: sorted({b for b, articles in enumerate(batches) for x, _, _ in articles if x == a}) for a in range(31)
+    }
+    taken = picked.draw(st.lists(st.sampled_from([a for a, held in holders.items() if held] or [0]), unique=True))
+    winners = {a: picked.draw(st.sampled_from(holders[a])) for a in taken if holders[a]}
+    # The days the run writes: some days with rows are left out (an article that lost its URL to a newer
+    # crawl, on a day of its own), so a step's span can hold rows it must not take.
+    days = sorted(DAY1 + timedelta(days=d) for d in picked.draw(st.sets(st.integers(0, 9), min_size=1)))
+    with tempfile.TemporaryDirectory() as root, patch("newslake.lake.STAGING_ROW_GROUP", group_rows):
+        staged = [(b, staged_batch(root, b, articles)) for b, articles in enumerate(batches)]
+        window = steps_of(root, [(b, rows) for b, rows in staged if rows.rows], winners, budget, days)
+        store = open_store(root)
+        spilled = SpilledSteps(store, window, Path(root) / "steps.arrow")
+        for index, step in enumerate(window):
+            wanted = [frame for frame in commit._staged_rows(store, step) if frame.height]
+            per_batch = list(spilled.rows(index, large=True))
+            assert len(per_batch) == len(wanted)
+            assert all(got.equals(want) for got, want in zip(per_batch, wanted, strict=True))
+            whole = list(spilled.rows(index, large=False))
+            assert len(whole) == (1 if wanted else 0)
+            if wanted:
+                assert whole[0].equals(pl.concat(wanted))
+
+
+def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them(tmp_path: Path) -> None:
+    """Twelve batches, each with rows of all ten days, and a step a day: read a step at a time, 120 reads;
+    spilled, 12. The lake is the same either way."""
+    root = str(tmp_path)
+    batches = [[(10 * b + d, d, 2) for d in range(10)] for b in range(12)]
+    staged = [(b, staged_batch(root, b, articles)) for b, articles in enumerate(batches)]
+    winners = {a: b for b, articles in enumerate(batches) for a, _, _ in articles}
+    days = [DAY1 + timedelta(days=d) for d in range(10)]
+    window = steps_of(root, staged, winners, 1, days)
+    reads: list[str] = []
+    real = read_staged
+
+    def counted(*args: object) -> pl.DataFrame:
+        reads.append(str(args[2]))
+        return real(*args)  # type: ignore[arg-type]
+
+    lakes = {}
+    for name, shared in (("direct", 10**9), ("spilled", 1)):
+        reads.clear()
+        data = tmp_path / name
+        data.mkdir()
+        for key in {rows.key for _, rows in staged}:  # the steps read staging under their own lake
+            (data / key).parent.mkdir(parents=True, exist_ok=True)
+            (data / key).write_bytes((tmp_path / key).read_bytes())
+        (data / window[0].winners).write_bytes((tmp_path / window[0].winners).read_bytes())  # type: ignore[operator]
+        with patch.object(commit, "read_staged", counted), patch.object(commit, "SPILL_SHARED_READS", shared):
+            stats = write_group(str(data), window)
+        assert sum(s.rows_written for s in stats) == 12 * 10 * 2
+        assert len(reads) == (120 if name == "direct" else 12)
+        lakes[name] = {p.relative_to(data): p.read_bytes() for p in (data / "paragraphs").rglob("*.parquet")}
+    assert len(lakes["direct"]) == 10
+    assert lakes["spilled"] == lakes["direct"]
