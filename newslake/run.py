@@ -117,7 +117,7 @@ def ingest_run(
             forced = previous.seed_files if previous else ()
             plan = plan_run(listing, ledger, version, full=options.full, forced=forced)
             log.info("%d seeds under %s, %d to read", len(plan.stats), options.seeds, len(plan.tasks))
-            groups = batches(plan.tasks, max(1, options.batch_size), max(1, options.parallelism))
+            groups = batches(plan.tasks, max(1, options.batch_size), max(1, options.parallelism), _seed_bytes)
             staged = list(map_batches(options.seeds, options.data, groups, run_id, options.max_seed_bytes))
             resolution = resolve(plan, ledger, staged, run_id, version)
             # No more groups of merge steps than batches: the workers the batches started are warm, and a
@@ -137,6 +137,10 @@ def ingest_run(
     summary = RunSummary(run_id, counts, partitions, time.perf_counter() - clock)
     log.info(summary.line())
     return summary
+
+
+def _seed_bytes(task: SeedTask) -> int:
+    return task.size or 0
 
 
 def _now() -> datetime:

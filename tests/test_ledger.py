@@ -255,6 +255,29 @@ def test_batches_keep_every_item_in_order_in_even_batches_for_every_worker(
         assert len(groups) - workers < -(-len(items) // size) or len(groups) <= workers
 
 
+@given(st.lists(st.integers(0, 1000), max_size=60), st.integers(1, 25), st.integers(1, 4))
+def test_weighed_batches_keep_every_item_in_order_and_even_out_the_weight(
+    weights: list[int], size: int, workers: int
+) -> None:
+    """With a weight per item (a seed's bytes), the batches are as many as without, consecutive, never
+    empty, and none weighs more than an even share by more than its heaviest item."""
+    items = list(range(len(weights)))
+    groups = batches(items, size, workers, weights.__getitem__)
+    assert [item for group in groups for item in group] == items
+    assert len(groups) == len(batches(items, size, workers))
+    assert all(groups)
+    if groups and sum(weights):
+        for group in groups:
+            assert sum(weights[i] for i in group) <= sum(weights) / len(groups) + max(weights[i] for i in group)
+
+
+def test_weighed_batches_split_where_the_weight_is_even() -> None:
+    # Six light items then two heavy ones: equal counts would give the second batch 2 + 2 + 100 + 100.
+    weights = [1, 1, 1, 1, 2, 2, 100, 100]
+    assert batches(list(range(8)), 4, 2, weights.__getitem__) == [[0, 1, 2, 3, 4, 5, 6], [7]]
+    assert batches(list(range(8)), 4, 2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
 def test_the_pipeline_version_follows_the_python_and_cython_sources(tmp_path: Path) -> None:
     # The compiled module's logic is in its .pyx: a change there must reprocess seeds like a change in a .py;
     # the C that Cython generates from it, and other files, are not sources.
