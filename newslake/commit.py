@@ -248,15 +248,18 @@ def write_group(location: Location, chunks: list[ChunkWrite]) -> list[WriteStats
     the same rows in the same order, so the same files.
     """
     store = open_store(location)
-    stats: list[WriteStats] = []
+    with store.synced_together():  # the group's files synced at once, not two fsyncs a file
+        return list(_write_windows(store, chunks))
+
+
+def _write_windows(store: Store, chunks: list[ChunkWrite]) -> Iterator[WriteStats]:
     for window in step_windows(chunks, SPILL_ROWS):
         if _shared_reads(window) < SPILL_SHARED_READS:
-            stats += [write_chunk(store, chunk) for chunk in window]
+            yield from (write_chunk(store, chunk) for chunk in window)
             continue
         with tempfile.TemporaryDirectory(prefix="newslake-steps-") as scratch:
             spilled = SpilledSteps(store, window, Path(scratch) / "steps.arrow")
-            stats += [write_chunk(store, chunk, spilled.rows(i, _large(chunk))) for i, chunk in enumerate(window)]
-    return stats
+            yield from (write_chunk(store, chunk, spilled.rows(i, _large(chunk))) for i, chunk in enumerate(window))
 
 
 def staged_spans(staged: list[tuple[int, StagedRows]], days: list[date]) -> list[tuple[int, str, int, int]]:

@@ -111,6 +111,40 @@ def test_crash_between_writes_then_rerun_converges(seeds: Path, tmp_path: Path, 
     assert_same(lake_content(data), lake_content(scratch))
 
 
+def partition_files(data: Path) -> dict[Path, bytes]:
+    return {path.relative_to(data): path.read_bytes() for path in data.glob(f"*/{PARTITION_KEY}=*/{PART_FILE}")}
+
+
+@pytest.mark.parametrize("crash_after", [1, 3, 5])
+def test_crash_inside_a_group_of_steps_replaces_no_file_then_rerun_converges(
+    seeds: Path, tmp_path: Path, crash_after: int
+) -> None:
+    """A group's files replace the old ones together when the group ends (`synced_together`): a process
+    dying after `crash_after` of its six steps leaves every partition file as it was and no temporary."""
+    data = tmp_path / "data"
+    ingest_run(RunOptions(str(seeds), str(data)), "r1")
+    edit_seeds(seeds)
+    before = partition_files(data)
+    steps = count()
+
+    def dying(location: Any, chunk: ChunkWrite, rows: Any = None) -> WriteStats:
+        if next(steps) == crash_after:
+            raise Crash
+        return write_chunk(location, chunk, rows)
+
+    with patch("newslake.commit.write_chunk", dying), pytest.raises(Crash):
+        ingest_run(RunOptions(str(seeds), str(data)), "r2")
+    assert next(steps) == crash_after + 1, "the run did not reach the step to crash in"
+    assert partition_files(data) == before
+    assert not list(data.rglob("*.tmp")), "a pending file's temporary was left behind"
+    assert (data / JOURNAL_FILE).exists()
+    ingest_run(RunOptions(str(seeds), str(data)), "r3")
+    assert not (data / JOURNAL_FILE).exists()
+    scratch = tmp_path / "scratch"
+    ingest_run(RunOptions(str(seeds), str(scratch)), "s1")
+    assert_same(lake_content(data), lake_content(scratch))
+
+
 @pytest.mark.parametrize("crash_at", [0, 4, 13, 28])  # of the 29 row groups the run streams
 def test_crash_inside_a_streamed_merge_then_rerun_converges(
     seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: int

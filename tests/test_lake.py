@@ -33,7 +33,7 @@ from newslake.lake import (
     write_journal,
     write_table,
 )
-from newslake.storage import open_store, write_parquet
+from newslake.storage import LocalStore, open_store, write_parquet
 from schemas.tables import polars_schema
 
 
@@ -313,3 +313,46 @@ def test_a_staged_span_holds_exactly_the_rows_of_its_days(
     assert got.sort("article_id").equals(wanted.sort("article_id"))
     assert got["publication_date"].is_sorted()
     assert staged.rows == frame.height and list(staged.days) == sorted({r[3] for r in rows})
+
+
+def test_files_synced_together_replace_their_keys_when_the_block_ends(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write_atomic("a/x", b"old")
+    with store.synced_together():
+        store.write_atomic("a/x", b"new")
+        store.write_atomic("b/y", b"first")
+        with store.synced_together():  # an inner block leaves the syncing to the outer one
+            store.write_atomic("c/z", b"inner")
+        assert store.read_bytes("a/x") == b"old" and not store.exists("b/y") and not store.exists("c/z")
+    assert (store.read_bytes("a/x"), store.read_bytes("b/y"), store.read_bytes("c/z")) == (b"new", b"first", b"inner")
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_files_synced_together_replace_nothing_when_the_block_raises(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write_atomic("a/x", b"old")
+
+    def failing_block() -> None:
+        with store.synced_together():
+            store.write_atomic("a/x", b"new")
+            store.write_atomic("b/y", b"first")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        failing_block()
+    assert store.read_bytes("a/x") == b"old" and not store.exists("b/y")
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_files_synced_together_are_renamed_as_their_bytes_reach_the_budget(tmp_path: Path) -> None:
+    """The old files stay on disk until the new ones replace them: past `PENDING_BYTES` the pending ones
+    replace theirs at once, so the disk never holds more than that twice over."""
+    store = LocalStore(tmp_path)
+    with patch("newslake.storage.PENDING_BYTES", 10), store.synced_together():
+        store.write_atomic("a", b"12345")
+        assert not store.exists("a")
+        store.write_atomic("b", b"67890")  # 10 bytes wait: both replace their keys now
+        assert store.read_bytes("a") == b"12345" and store.read_bytes("b") == b"67890"
+        store.write_atomic("c", b"1")
+        assert not store.exists("c")
+    assert store.read_bytes("c") == b"1"
