@@ -50,7 +50,7 @@ _ROWS_PER_FILE = 1000
 SPILL_ROWS = 2_000_000
 # ... when each staged batch would be read by this many of its steps at least. Reading a batch's rows for a
 # run of steps and spilling them cost as much as ~5 reads of a step's span (links, 20 batches of 750 seeds:
-# 1.54 s spilled, 1.56 s read a step at a time at ~5; 2.5 against 6.0 s at ~15).
+# 1.54 s spilled, 1.56 s read a step at a time at ~5; 2.5 against 6.0 s at ~18).
 SPILL_SHARED_READS = 8
 
 
