@@ -206,13 +206,14 @@ class SpilledSteps:
                 span = (min(start for _, start, _ in steps), max(stop for _, _, stop in steps))
                 rows = _kept(read_staged(store, window[0].table, key, span), days, batch, winners)
                 # Staged rows are sorted by day, and filters keep their order: each step's rows are the run of
-                # its days.
-                cuts = rows[PARTITION_KEY]
+                # its days, found for all its steps at once (a `search_sorted` is a query: ~50 us a call).
+                held = rows[PARTITION_KEY]
+                firsts = pl.Series([window[index].days[0] for index, _, _ in steps], dtype=pl.Date)
+                lasts = pl.Series([window[index].days[-1] for index, _, _ in steps], dtype=pl.Date)
+                starts = held.search_sorted(firsts, "left").to_list()
+                stops = held.search_sorted(lasts, "right").to_list()
                 arrow = rows.to_arrow()
-                for index, _, _ in steps:
-                    chunk = window[index]
-                    start = int(cuts.search_sorted(chunk.days[0], side="left"))
-                    stop = int(cuts.search_sorted(chunk.days[-1], side="right"))
+                for (index, _, _), start, stop in zip(steps, starts, stops, strict=True):
                     for record in arrow.slice(start, stop - start).to_batches():
                         if writer is None:
                             writer = pa.ipc.new_file(str(path), arrow.schema)
