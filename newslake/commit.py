@@ -6,7 +6,9 @@ memory grows neither with the run's size nor with its largest day.
 
 The data partitions are written as `ChunkWrite`s: small, picklable descriptions of one merge step (a table,
 a group of days, where the rows wait). Steps touch disjoint files, so a flow runs them in parallel on its
-workers, each reading its own rows; all of them end before the ledger is written.
+workers, each reading its own rows; all of them end before the ledger is written. A worker runs its group of
+steps with `write_group`: its files synced together, and, where its steps would read the same staged
+batches many times over, each batch read once and spilled to local scratch step by step.
 """
 
 import tempfile
