@@ -160,10 +160,11 @@ class LocalStore:
     @contextlib.contextmanager
     def synced_together(self) -> Iterator[None]:
         """Files written in this block replace their keys when it ends (or every `PENDING_BYTES`), all
-        synced at once: the temporary files, one sync of the file system, the renames, another sync. The
-        order a reader and a crash see is the one-file-at-a-time order's: no key is replaced before its new
-        content is on disk, and each replacement is durable when the block ends. If the block raises,
-        nothing pending replaces anything.
+        synced at once: the temporary files, one sync of the file system, the renames, another sync. A
+        reader sees each key's old file until then, and the new one after; as one file at a time, no key is
+        replaced before its new content is on disk, and every replacement is durable when the block ends.
+        If the block raises (a crash of the process leaves temporaries, as before), nothing pending
+        replaces anything.
 
         An fsync of a file and one of its directory cost ~0.5 ms a file here (a commit of 1500 seeds writes
         289 small files: 131-171 ms written one at a time, 46-54 ms synced together)."""
