@@ -234,9 +234,9 @@ def test_workers_allocate_with_mimalloc(kind: str, user_preload: str | None, mon
 
 @flow(task_runner=make_task_runner("thread"))  # in this process, so that the test sees its collector
 def one_batch(seeds: str, data: str) -> object:
-    from flows.ingest import extract_batch
+    from flows.ingest import extract_batches
 
-    return extract_batch(seeds, data, [SeedTask(GIVEN_SEED.name)], 0, "run", DEFAULT_MAX_SEED_BYTES)
+    return extract_batches(seeds, data, [(0, [SeedTask(GIVEN_SEED.name)])], "run", DEFAULT_MAX_SEED_BYTES)
 
 
 def test_a_batch_runs_with_the_cyclic_collector_paused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,3 +266,17 @@ def test_a_batch_runs_with_the_cyclic_collector_paused(tmp_path: Path, monkeypat
     with pytest.raises(OSError, match="staging failed"):
         one_batch(str(seeds), str(tmp_path / "data"))
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("count", "workers", "tasks"), [(1, 2, 1), (2, 2, 2), (3, 2, 2), (16, 2, 2), (17, 2, 4), (134, 2, 18)]
+)
+def test_extract_tasks_run_consecutive_batches_a_multiple_of_the_workers(count: int, workers: int, tasks: int) -> None:
+    """A worker waits ~70-90 ms between two tasks, so a task runs up to `BATCHES_PER_TASK` batches; the
+    tasks stay a multiple of the workers (1500 seeds: one batch a task, on each of two workers)."""
+    from flows.ingest import BATCHES_PER_TASK, task_shares
+
+    shares = task_shares(count, workers)
+    assert len(shares) == tasks
+    assert [index for share in shares for index in share] == list(range(count))
+    assert all(0 < len(share) <= BATCHES_PER_TASK for share in shares)
