@@ -20,11 +20,11 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.ipc
 
 from newslake.lake import (
     Journal,
     Location,
+    Spilled,
     StagedRows,
     WriteStats,
     clear_journal,
@@ -32,6 +32,7 @@ from newslake.lake import (
     read_staged,
     read_winners,
     reconcile_partition,
+    spill,
     stage_winners,
     write_journal,
     write_state,
@@ -188,69 +189,33 @@ def _shared_reads(window: list[ChunkWrite]) -> float:
     return sum(len(chunk.staged) for chunk in window) / max(1, len(batches))
 
 
-class SpilledSteps:
-    """A window's rows, step by step, in one Arrow IPC file on local scratch: each staged batch read once,
-    each step's share of it one record batch, read back by index (an IPC file's footer locates every
-    record batch, so a step reads only its own)."""
+def spill_steps(store: Store, window: list[ChunkWrite], path: Path) -> Spilled:
+    """Read each staged batch of the window's steps once (the span from its first step's rows to its last
+    step's) and spill each step's share of it (`_kept`), indexed by the step's place in the window."""
+    spans: dict[tuple[int, str], list[tuple[int, int, int]]] = {}  # (step, start, stop) in each batch
+    for index, chunk in enumerate(window):
+        for batch, key, start, stop in chunk.staged:
+            spans.setdefault((batch, key), []).append((index, start, stop))
+    winners = _winners_by_batch(store, window[0].winners)
+    days = pl.Series(PARTITION_KEY, sorted({day for chunk in window for day in chunk.days}), dtype=pl.Date)
 
-    def __init__(self, store: Store, window: list[ChunkWrite], path: Path) -> None:
-        self.path = path
-        self.schema = polars_schema(window[0].table)
-        self.parts: list[list[int]] = [[] for _ in window]  # each step's record batches, in batch order
-        spans: dict[tuple[int, str], list[tuple[int, int, int]]] = {}  # (step, start, stop) in each batch
-        for index, chunk in enumerate(window):
-            for batch, key, start, stop in chunk.staged:
-                spans.setdefault((batch, key), []).append((index, start, stop))
-        winners = _winners_by_batch(store, window[0].winners)
-        days = pl.Series(PARTITION_KEY, sorted({day for chunk in window for day in chunk.days}), dtype=pl.Date)
-        writer: pa.ipc.RecordBatchFileWriter | None = None
-        written = 0
-        try:
-            for (batch, key), steps in sorted(spans.items()):  # batch order, as `_staged_rows` reads them
-                span = (min(start for _, start, _ in steps), max(stop for _, _, stop in steps))
-                rows = _kept(read_staged(store, window[0].table, key, span), days, batch, winners)
-                # Staged rows are sorted by day, and filters keep their order: each step's rows are the run of
-                # its days, found for all its steps at once (a `search_sorted` is a query: ~50 us a call).
-                held = rows[PARTITION_KEY]
-                firsts = pl.Series([window[index].days[0] for index, _, _ in steps], dtype=pl.Date)
-                lasts = pl.Series([window[index].days[-1] for index, _, _ in steps], dtype=pl.Date)
-                starts = held.search_sorted(firsts, "left").to_list()
-                stops = held.search_sorted(lasts, "right").to_list()
-                arrow = rows.to_arrow()
-                for (index, _, _), start, stop in zip(steps, starts, stops, strict=True):
-                    for record in arrow.slice(start, stop - start).to_batches():
-                        if writer is None:
-                            writer = pa.ipc.new_file(str(path), arrow.schema)
-                        writer.write_batch(record)
-                        self.parts[index].append(written)
-                        written += 1
-        finally:
-            if writer is not None:
-                writer.close()
+    def parts() -> Iterator[tuple[int, pa.Table]]:
+        for (batch, key), steps in sorted(spans.items()):  # batch order, as `_staged_rows` reads them
+            span = (min(start for _, start, _ in steps), max(stop for _, _, stop in steps))
+            rows = _kept(read_staged(store, window[0].table, key, span), days, batch, winners)
+            # Staged rows are sorted by day, and filters keep their order: each step's rows are the run of
+            # its days, found for all its steps at once (a `search_sorted` is a query: ~50 us a call), and
+            # sliced from one Arrow table (a frame's `to_arrow` costs ~0.2 ms).
+            held = rows[PARTITION_KEY]
+            firsts = pl.Series([window[index].days[0] for index, _, _ in steps], dtype=pl.Date)
+            lasts = pl.Series([window[index].days[-1] for index, _, _ in steps], dtype=pl.Date)
+            starts = held.search_sorted(firsts, "left").to_list()
+            stops = held.search_sorted(lasts, "right").to_list()
+            arrow = rows.to_arrow()
+            for (index, _, _), start, stop in zip(steps, starts, stops, strict=True):
+                yield index, arrow.slice(start, stop - start)
 
-    def rows(self, index: int, large: bool) -> Iterator[pl.DataFrame]:
-        """Step `index`'s rows: for a large day, which is streamed, `STREAMED_ROWS` rows at a time or so (its
-        merge costs ~1 ms a frame whatever the frame's size: one a staged batch made 134 frames of a day at
-        100 000 seeds), else all at once."""
-        if not self.parts[index]:
-            return
-        with pa.OSFile(str(self.path), "r") as source:
-            reader = pa.ipc.open_file(source)
-            group: list[pa.RecordBatch] = []
-            held = 0
-            for i in self.parts[index]:
-                group.append(reader.get_batch(i))
-                held += group[-1].num_rows
-                if large and held >= STREAMED_ROWS:
-                    yield self._frame(group)
-                    group, held = [], 0
-            if group:
-                yield self._frame(group)
-
-    def _frame(self, records: list[pa.RecordBatch]) -> pl.DataFrame:
-        frame = pl.from_arrow(pa.Table.from_batches(records))
-        assert isinstance(frame, pl.DataFrame)
-        return frame.cast(self.schema)
+    return spill(parts(), path)
 
 
 def write_group(location: Location, chunks: list[ChunkWrite]) -> list[WriteStats]:
@@ -260,7 +225,7 @@ def write_group(location: Location, chunks: list[ChunkWrite]) -> list[WriteStats
     filters): a run of many batches over many days (an archive, its seeds in no date order) made steps x
     batches reads, 40 s of a 100 000-seed run's commit. Where a run of a table's steps (`SPILL_ROWS` staged
     rows at most) would read each batch `SPILL_SHARED_READS` times or more, each batch is read once for the
-    run and its rows spilled step by step to local scratch (`SpilledSteps`), where each step reads its own:
+    run and its rows spilled step by step to local scratch (`spill_steps`), where each step reads its own:
     the same rows in the same order, so the same files.
     """
     store = open_store(location)
@@ -274,8 +239,13 @@ def _write_windows(store: Store, chunks: list[ChunkWrite]) -> Iterator[WriteStat
             yield from (write_chunk(store, chunk) for chunk in window)
             continue
         with tempfile.TemporaryDirectory(prefix="newslake-steps-") as scratch:
-            spilled = SpilledSteps(store, window, Path(scratch) / "steps.arrow")
-            yield from (write_chunk(store, chunk, spilled.rows(i, _large(chunk))) for i, chunk in enumerate(window))
+            spilled = spill_steps(store, window, Path(scratch) / "steps.arrow")
+            schema = polars_schema(window[0].table)
+            for index, chunk in enumerate(window):
+                # A large day is streamed to its merge (~1 ms a frame whatever its size: a frame a staged
+                # batch made 134 of a day at 100 000 seeds); a step's rows are otherwise gathered at once.
+                frames = spilled.rows(index, schema, STREAMED_ROWS if _large(chunk) else None)
+                yield write_chunk(store, chunk, frames)
 
 
 def staged_spans(staged: list[tuple[int, StagedRows]], days: list[date]) -> list[tuple[int, str, int, int]]:

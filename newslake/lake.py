@@ -204,14 +204,18 @@ def merge_large_day(
             yield frame.select(columns)
 
     with tempfile.TemporaryDirectory(prefix="newslake-merge-") as scratch:
-        parts = _spill(keyed(itertools.chain(held, frames)), key, bounds, Path(scratch))
+        ranged = (
+            (index, part.to_arrow())
+            for frame in keyed(itertools.chain(held, frames))
+            for index, part in _split(frame, key, bounds).items()
+        )
+        spilled = spill(ranged, Path(scratch) / "ranges.arrow")  # a range is read back alone
         new_keys = pl.concat(keys) if keys else pl.Series(key, [], dtype=pl.String)
         replaced = _replaced(new_keys, purge_keys)
         empty = file_schema(table).to_frame()
 
         def part(index: int) -> pl.DataFrame:
-            spilled = parts.get(index)
-            return empty if spilled is None else pl.read_ipc_stream(spilled).cast(file_schema(table))
+            return next(spilled.rows(index, file_schema(table)), empty)
 
         _merge_in_ranges(store, table, day, bounds, part, _without(key, replaced))
     return WriteStats(table, 1, sum(heights))
@@ -235,22 +239,66 @@ def _split(frame: pl.DataFrame, key: str, bounds: list[str]) -> dict[int, pl.Dat
     return {int(index): part for (index,), part in parts.items()}
 
 
-def _spill(frames: Iterable[pl.DataFrame], key: str, bounds: list[str], scratch: Path) -> dict[int, Path]:
-    """Write rows to one scratch file per key range (in the order they come), so a range is read back alone.
-    Arrow IPC streams, not Parquet: scratch is read once, and encoding it as Parquet cost 1.4 s of 4 for a
-    day of 9000 articles."""
-    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+class Spilled:
+    """Rows set aside on local scratch under small integer indexes, in one Arrow IPC file: each part a record
+    batch (or a few), an index's parts read back alone (the file's footer locates every record batch).
+    Arrow IPC, not Parquet: scratch is read once, and encoding it as Parquet cost 1.4 s of 4 for a day of
+    9000 articles."""
+
+    def __init__(self, path: Path, parts: dict[int, list[int]]) -> None:
+        self.path = path
+        self.parts = parts  # index -> its record batches, in the order they were spilled
+
+    def rows(self, index: int, schema: pl.Schema, frame_rows: int | None = None) -> Iterator[pl.DataFrame]:
+        """The index's rows in the order spilled: all in one frame, or in frames that reach `frame_rows` rows
+        (the last excepted); nothing when none were spilled."""
+        records = self.parts.get(index, [])
+        if not records:
+            return
+        with pa.memory_map(str(self.path)) as source:  # the record batches read in place
+            reader = pa.ipc.open_file(source)
+            group: list[pa.RecordBatch] = []
+            held = 0
+            for number in records:
+                group.append(reader.get_batch(number))
+                held += group[-1].num_rows
+                if frame_rows is not None and held >= frame_rows:
+                    yield _frame_of(group, schema)
+                    group, held = [], 0
+            if group:
+                yield _frame_of(group, schema)
+
+
+def _frame_of(records: list[pa.RecordBatch], schema: pl.Schema) -> pl.DataFrame:
+    frame = pl.from_arrow(pa.Table.from_batches(records), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    rows = frame.cast(schema)
+    # What the conversion allocated in Arrow's memory pool stays in its allocator's cache once freed: a
+    # 9000-article day's merge peaked at 389-414 MiB (3000: 345-390) without this, 340 (336) with it, as
+    # when polars read the scratch itself.
+    pa.default_memory_pool().release_unused()
+    return rows
+
+
+def spill(parts: Iterable[tuple[int, pa.Table]], path: Path) -> Spilled:
+    """Write (index, rows) parts to the scratch file `path`, in the order they come (empty ones skipped)."""
+    written: dict[int, list[int]] = {}
+    count = 0
+    writer: pa.ipc.RecordBatchFileWriter | None = None
     try:
-        for frame in frames:
-            for index, part in _split(frame, key, bounds).items():
-                arrow = part.to_arrow()
-                if index not in writers:
-                    writers[index] = pa.ipc.new_stream(str(scratch / f"r{index:03d}.arrows"), arrow.schema)
-                writers[index].write_table(arrow)
+        for index, part in parts:
+            for record in part.to_batches():
+                if not record.num_rows:
+                    continue
+                if writer is None:
+                    writer = pa.ipc.new_file(str(path), part.schema)
+                writer.write_batch(record)
+                written.setdefault(index, []).append(count)
+                count += 1
     finally:
-        for writer in writers.values():
+        if writer is not None:
             writer.close()
-    return {index: scratch / f"r{index:03d}.arrows" for index in writers}
+    return Spilled(path, written)
 
 
 def _weigh(store: Store, key: str) -> tuple[int, int]:
@@ -381,8 +429,9 @@ def staging_key(run_id: str, table: str, batch: int) -> str:
 # the whole file. Every merge step used to read every batch's whole file and keep its days: at 100 000
 # seeds (134 batches, 355 steps) the commit took 96 s of a 240 s run (the extraction 130 s); now 40 s of
 # 186. A day's rows from a 750-seed batch's links: 2.1 ms read whole and filtered, 0.6 ms as row groups of
-# 8192 rows (4096: 0.5 ms, but the batch writes its links 5 ms slower; one group, as before: 1.5 ms). Each
-# step still reads every batch that has rows of its days: steps x batches reads, ~0.75 ms each.
+# 8192 rows (4096: 0.5 ms, but the batch writes its links 5 ms slower; one group, as before: 1.5 ms). A step
+# reads every batch that has rows of its days, unless its worker reads each batch once for a window of its
+# steps (`commit.write_group`).
 STAGING_ROW_GROUP = 8192
 
 

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newslake import commit
-from newslake.commit import ChunkWrite, SpilledSteps, day_chunks, staged_spans, write_group
+from newslake.commit import ChunkWrite, day_chunks, spill_steps, staged_spans, write_group
 from newslake.lake import StagedRows, read_staged, stage_rows, stage_winners
 from newslake.storage import open_store
+from schemas.tables import polars_schema
 from tests.test_lake import paragraphs
 
 DAY1 = date(2022, 1, 13)
@@ -64,8 +65,8 @@ def test_spilled_steps_give_each_step_the_rows_a_step_reads_itself(
 ) -> None:
     """Any batches (an article in several batches, days with no rows, days of no step), any winners (an
     article's rows taken from one batch or none), any chunking of the days: a step's spilled rows are the
-    rows `_staged_rows` reads for it, in the same order; for a large day in frames that reach
-    `STREAMED_ROWS` rows (the last excepted), no more of them than staged batches."""
+    rows `_staged_rows` reads for it, in the same order, at once or (a large day's) in frames that reach a
+    number of rows (the last excepted), no more of them than staged batches."""
     holders = {
         a: sorted({b for b, articles in enumerate(batches) for x, _, _ in articles if x == a}) for a in range(31)
     }
@@ -74,21 +75,18 @@ def test_spilled_steps_give_each_step_the_rows_a_step_reads_itself(
     # The days the run writes: some days with rows are left out (an article that lost its URL to a newer
     # crawl, on a day of its own), so a step's span can hold rows it must not take.
     days = sorted(DAY1 + timedelta(days=d) for d in picked.draw(st.sets(st.integers(0, 9), min_size=1)))
-    with (
-        tempfile.TemporaryDirectory() as root,
-        patch("newslake.lake.STAGING_ROW_GROUP", group_rows),
-        patch.object(commit, "STREAMED_ROWS", streamed),
-    ):
+    with tempfile.TemporaryDirectory() as root, patch("newslake.lake.STAGING_ROW_GROUP", group_rows):
         staged = [(b, staged_batch(root, b, articles)) for b, articles in enumerate(batches)]
         window = steps_of(root, [(b, rows) for b, rows in staged if rows.rows], winners, budget, days)
         store = open_store(root)
-        spilled = SpilledSteps(store, window, Path(root) / "steps.arrow")
+        spilled = spill_steps(store, window, Path(root) / "steps.arrow")
+        schema = polars_schema("paragraphs")
         for index, step in enumerate(window):
             wanted = [frame for frame in commit._staged_rows(store, step) if frame.height]
-            streamed_frames = list(spilled.rows(index, large=True))
+            streamed_frames = list(spilled.rows(index, schema, streamed))
             assert len(streamed_frames) <= len(wanted)
             assert all(frame.height >= streamed for frame in streamed_frames[:-1])
-            whole = list(spilled.rows(index, large=False))
+            whole = list(spilled.rows(index, schema))
             assert len(whole) == (1 if wanted else 0)
             if wanted:
                 assert whole[0].equals(pl.concat(wanted))
