@@ -20,6 +20,7 @@ before that leaves a journal, and the next run reconciles the partitions it name
 """
 
 import contextlib
+import functools
 import io
 import itertools
 import json
@@ -124,7 +125,10 @@ def write_table(
         if not isinstance(day, date):
             raise LakeError(f"{table}: partition value {day!r} is not a date")
         by_day[day] = part
-    replaced = _replaced(frame[key], purge_keys)
+    # The keys whose old rows go, only once a day has a file to take them from: a day new to the lake (every
+    # day of a first run, most of an archive's) needs none, and gathering them cost a step ~10 ms (the unique
+    # keys of ~100 000 links): 13% of a 100 000-seed commit over ~1600 days.
+    replaced = functools.cache(lambda: _replaced(frame[key], purge_keys))
     days = set(by_day) | set(purge_days)
     for day in sorted(days):
         fresh = by_day.get(day)
@@ -139,9 +143,9 @@ def write_table(
         ):
             bounds = key_ranges(weight)
             parts = _split(fresh, key, bounds) if fresh is not None else {}
-            _merge_in_ranges(store, table, day, bounds, _held(parts, table), _without(key, replaced))
+            _merge_in_ranges(store, table, day, bounds, _held(parts, table), _without(key, replaced()))
             continue
-        kept = read_parquet(store, path, file_schema(table)).filter(~pl.col(key).is_in(replaced))
+        kept = read_parquet(store, path, file_schema(table)).filter(~pl.col(key).is_in(replaced()))
         merged = kept if fresh is None else pl.concat([kept, fresh]) if kept.height else fresh
         _replace_or_remove(store, table, day, merged.sort(SORT_KEY[table], maintain_order=True))
     return WriteStats(table, len(days), frame.height)
