@@ -200,11 +200,20 @@ class LocalStore:
         base = self._path(prefix) if prefix else self.root
         if not base.is_dir():
             return []
-        out = []
-        for path in base.rglob("*"):
-            if path.is_file():
-                stat = path.stat()
-                out.append(FileInfo(path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime_ns))
+        out: list[FileInfo] = []
+        relative = base.relative_to(self.root).as_posix()
+        pending = [(str(base), "" if relative == "." else relative + "/")]
+        while pending:
+            directory, key_prefix = pending.pop()
+            # A directory that cannot be read raises: `Path.rglob` passed over it without a word, and the seeds
+            # in it would have gone unlisted (the ledger counting them missing).
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):  # a link to a directory is not descended, as rglob
+                        pending.append((entry.path, f"{key_prefix}{entry.name}/"))
+                    elif entry.is_file():  # follows a link to a file, as `Path.is_file`
+                        status = entry.stat()
+                        out.append(FileInfo(key_prefix + entry.name, status.st_size, status.st_mtime_ns))
         return sorted(out, key=lambda f: f.key)
 
     def remove_empty_dirs(self, prefix: str) -> None:

@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import os
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
@@ -365,3 +366,54 @@ def test_days_new_to_the_lake_gather_no_replaced_keys(tmp_path: Path) -> None:
     write_table(tmp_path, "paragraphs", paragraphs([(A, 0, "x2", DAY1)]))  # a day with a file: gathered, used
     frame = pl.scan_parquet(tmp_path / "paragraphs" / "**" / "*.parquet", hive_partitioning=True).collect()
     assert sorted(frame.select("article_id", "text").rows()) == [(A, "x2"), (B, "y")]
+
+
+def _listed_by_rglob(root: Path, prefix: str) -> list[tuple[str, int, int]]:
+    """What `LocalStore.list_files` listed before it walked with `os.scandir` (pathlib's rglob)."""
+    base = root / prefix if prefix else root
+    if not base.is_dir():
+        return []
+    found = [(p.relative_to(root).as_posix(), p.stat()) for p in base.rglob("*") if p.is_file()]
+    return sorted((key, status.st_size, status.st_mtime_ns) for key, status in found)
+
+
+def test_listing_a_store_is_what_rglob_lists(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for key, size in [
+        ("a.txt", 1),
+        ("d/b.txt", 2),
+        ("d/e/f/c.txt", 3),
+        (".hidden/x", 4),
+        ("d/.y", 5),
+        ("z z/ü.txt", 6),
+    ]:
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(b"x" * size)
+    (root / "empty").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.txt").write_bytes(b"o")
+    (root / "d" / "to-file").symlink_to(root / "a.txt")  # listed, with its target's size
+    (root / "d" / "to-dir").symlink_to(outside, target_is_directory=True)  # not descended
+    (root / "d" / "broken").symlink_to(root / "nowhere")  # not a file
+    store = LocalStore(root)
+    for prefix in ["", "d", "d/", "d/e", "empty", "missing", "a.txt"]:
+        listed = [(f.key, f.size, f.mtime_ns) for f in store.list_files(prefix)]
+        assert listed == _listed_by_rglob(root, prefix), prefix
+    assert [f.key for f in store.list_files("d")] == ["d/.y", "d/b.txt", "d/e/f/c.txt", "d/to-file"]
+
+
+def test_a_directory_that_cannot_be_read_fails_the_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rglob passed over it in silence, and its seeds went unlisted. (Simulated: root reads any directory.)
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "s.txt").write_bytes(b"x")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Any:
+        if path.endswith("closed"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(PermissionError):
+        LocalStore(tmp_path).list_files()
