@@ -43,7 +43,8 @@ def discover_seeds(location: Store | Path | str) -> list[SeedStat]:
     try:
         files = store.list_files()
     except OSError as exc:
-        raise SeedsError(f"cannot list SEEDS {store.uri}: {exc.strerror or exc}") from exc
+        where = f" ({exc.filename})" if exc.filename else ""  # which directory below SEEDS
+        raise SeedsError(f"cannot list SEEDS {store.uri}: {exc.strerror or exc}{where}") from exc
     return [
         SeedStat(info.key, info.size, info.mtime_ns)
         for info in files

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newslake.discover import SeedsError, discover_seeds
 from newslake.lake import (
     PART_FILE,
     Journal,
@@ -417,3 +418,5 @@ def test_a_directory_that_cannot_be_read_fails_the_listing(tmp_path: Path, monke
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(PermissionError):
         LocalStore(tmp_path).list_files()
+    with pytest.raises(SeedsError, match=r"Permission denied \(.*closed\)"):
+        discover_seeds(tmp_path)
