@@ -212,7 +212,10 @@ class LocalStore:
                     if entry.is_dir(follow_symlinks=False):  # a link to a directory is not descended, as rglob
                         pending.append((entry.path, f"{key_prefix}{entry.name}/"))
                     elif entry.is_file():  # follows a link to a file, as `Path.is_file`
-                        status = entry.stat()
+                        try:
+                            status = entry.stat()
+                        except FileNotFoundError:  # removed since the directory was read: not there to list
+                            continue
                         out.append(FileInfo(key_prefix + entry.name, status.st_size, status.st_mtime_ns))
         return sorted(out, key=lambda f: f.key)
 

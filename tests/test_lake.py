@@ -420,3 +420,21 @@ def test_a_directory_that_cannot_be_read_fails_the_listing(tmp_path: Path, monke
         LocalStore(tmp_path).list_files()
     with pytest.raises(SeedsError, match=r"Permission denied \(.*closed\)"):
         discover_seeds(tmp_path)
+
+
+def test_a_file_removed_while_its_directory_is_listed_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kept.txt").write_bytes(b"x")
+    (tmp_path / "gone.txt").write_bytes(b"y")
+    real_scandir = os.scandir
+
+    @contextlib.contextmanager
+    def scandir(path: str) -> Any:
+        with real_scandir(path) as entries:
+            listed = list(entries)
+        (tmp_path / "gone.txt").unlink()  # after the directory was read, before its entries' stat
+        yield iter(listed)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert [f.key for f in LocalStore(tmp_path).list_files()] == ["kept.txt"]
