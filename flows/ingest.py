@@ -79,7 +79,7 @@ class Parcel(Generic[T]):
 
     Prefect walks a task's parameters for futures, into every list, tuple, dict and dataclass, field by field,
     twice a task (in the flow, and in the worker to resolve them): a task's 750 seeds ~13 ms, and at 100 000
-    seeds over ~1600 days ~3 s of each worker's time (py-spy), ~2 s of it before the commit's first step could
+    seeds over ~6400 days ~3 s of each worker's time (py-spy), ~2 s of it before the commit's first step could
     start. The seeds and the merge steps are plain data, never futures. Not `prefect.utilities.annotations.
     quote`: a tuple, which Dask's `client.submit` hands to the task as a plain tuple, still wrapped.
     """

@@ -128,7 +128,7 @@ def write_table(
     # The keys whose old rows go, only once a day has a file to take them from: a day new to the lake (every
     # day of a first run, most of an archive's) needs none, and gathering them (the rows' keys and the run's
     # purge list, all its article ids: ~99 000 at 100 000 seeds, made a Series and deduplicated) cost a step
-    # 4-9 ms: 13% of the workers' commit of 100 000 seeds over ~2000 days.
+    # 4-9 ms: 13% of the workers' commit of 100 000 seeds over ~6400 days.
     replaced = functools.cache(lambda: _replaced(frame[key], purge_keys))
     days = set(by_day) | set(purge_days)
     for day in sorted(days):
