@@ -235,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return 2
     with run_settings(share_api_server()):
-        flow_to_run(args.seeds, args.data, args.full, args.batch_size, args.max_seed_bytes, args.wait_lock)
+        try:
+            flow_to_run(args.seeds, args.data, args.full, args.batch_size, args.max_seed_bytes, args.wait_lock)
+        except SeedsError as exc:  # found by the run's listing (a directory below SEEDS it cannot read)
+            print(f"ingest: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

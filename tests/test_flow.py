@@ -169,6 +169,25 @@ def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0 and "DATA" in done.stderr
 
 
+def test_cli_a_directory_below_seeds_it_cannot_read_ends_the_run_with_its_name(
+    mixed_seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In-process, with the listing's scandir refusing one directory (root reads any directory).
+    import flows.ingest
+
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if os.fspath(path).endswith("nested"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert flows.ingest.main(["--seeds", str(mixed_seeds), "--data", str(tmp_path / "data")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("ingest: error: cannot list SEEDS") and last.endswith(f"({mixed_seeds / 'nested'})")
+
+
 @pytest.mark.parametrize("temporary_server", [True, False])
 def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
     temporary_server: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
