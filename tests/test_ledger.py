@@ -6,6 +6,7 @@ run from scratch over the final seeds gives.
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from itertools import count
 from pathlib import Path
@@ -293,3 +294,26 @@ def test_the_pipeline_version_follows_the_python_and_cython_sources(tmp_path: Pa
     assert source_digest([core]) == first
     (core / "_tree.pyx").write_text("cdef int y = 3\n")
     assert source_digest([core]) != first
+
+
+def test_a_step_counts_what_the_lake_holds_on_its_days_in_its_cost(tmp_path: Path) -> None:
+    # An incremental run rewrites days that hold far more than it adds: sharing the steps by new rows alone
+    # put a 100 000-seed lake's rewrites 7.6 / 4.3 s apart on two workers.
+    seeds, data = tmp_path / "seeds", str(tmp_path / "data")
+    for name, day in [("a", "2022-01-10"), ("b", "2022-01-10"), ("c", "2022-01-11")]:
+        write(seeds / f"{name}.txt", make_seed(body(f"Story {name}.", day), url=f"https://example.com/{name}"))
+    ingest_run(RunOptions(str(seeds), data), "first")
+    write(seeds / "d.txt", make_seed(body("Story d.", "2022-01-10"), url="https://example.com/d"))
+    planned: list[ChunkWrite] = []
+
+    def watched(location: str, groups: list[list[ChunkWrite]]) -> list[WriteStats]:
+        planned.extend(chunk for group in groups for chunk in group)
+        return [write_chunk(location, chunk) for group in groups for chunk in group]
+
+    ingest_run(RunOptions(str(seeds), data), "second", write=watched)
+    steps = {chunk.table: chunk for chunk in planned}
+    assert steps["links"].days == [date(2022, 1, 10)]
+    links = steps["links"]
+    assert (links.articles, links.held, links.held_days) == (1, 2, 1)  # d new; a and b there already
+    assert links.cost > replace(links, held_days=0).cost > replace(links, held=0, held_days=0).cost
+    assert replace(links, held_days=0).cost == replace(links, articles=3, held=0, held_days=0).cost  # as new rows
