@@ -110,3 +110,16 @@ def seeds(tmp_path: Path) -> Path:
     write(root / "b.txt", make_seed(body("Bravo story."), url="https://ex.com/b"))
     write(root / "empty.txt", b"")
     return root
+
+
+def refuse_to_read(monkeypatch: pytest.MonkeyPatch, directory_name: str) -> None:
+    """`os.scandir` fails with EACCES on directories of that name, as for a user without read permission (root,
+    which the tests may run as, reads any directory)."""
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if os.fspath(path).endswith(directory_name):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)

@@ -21,7 +21,7 @@ from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, stage_batch
 from newslake.commit import ChunkWrite
 from newslake.lake import PART_FILE
 from schemas.tables import TABLES
-from tests.conftest import CORPUS_SEEDS, GIVEN_SEED, REPO, make_seed, requires_corpus
+from tests.conftest import CORPUS_SEEDS, GIVEN_SEED, REPO, make_seed, refuse_to_read, requires_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -172,17 +172,9 @@ def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
 def test_cli_a_directory_below_seeds_it_cannot_read_ends_the_run_with_its_name(
     mixed_seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # In-process, with the listing's scandir refusing one directory (root reads any directory).
     import flows.ingest
 
-    real_scandir = os.scandir
-
-    def scandir(path: Any) -> Any:
-        if os.fspath(path).endswith("nested"):
-            raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_to_read(monkeypatch, "nested")  # in-process: the listing runs in the flow's process
     assert flows.ingest.main(["--seeds", str(mixed_seeds), "--data", str(tmp_path / "data")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("ingest: error: cannot list SEEDS") and last.endswith(f"({mixed_seeds / 'nested'})")

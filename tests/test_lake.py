@@ -37,6 +37,7 @@ from newslake.lake import (
 )
 from newslake.storage import LocalStore, open_store, write_parquet
 from schemas.tables import polars_schema
+from tests.conftest import refuse_to_read
 
 
 def paragraphs(rows: list[tuple[str, int, str, date]]) -> pl.DataFrame:
@@ -406,17 +407,10 @@ def test_listing_a_store_is_what_rglob_lists(tmp_path: Path) -> None:
 
 
 def test_a_directory_that_cannot_be_read_fails_the_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # rglob passed over it in silence, and its seeds went unlisted. (Simulated: root reads any directory.)
+    # rglob passed over it in silence, and its seeds went unlisted.
     (tmp_path / "closed").mkdir()
     (tmp_path / "closed" / "s.txt").write_bytes(b"x")
-    real_scandir = os.scandir
-
-    def scandir(path: str) -> Any:
-        if os.fspath(path).endswith("closed"):
-            raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_to_read(monkeypatch, "closed")
     with pytest.raises(PermissionError):
         LocalStore(tmp_path).list_files()
     with pytest.raises(SeedsError, match=r"Permission denied \(.*closed\)"):
