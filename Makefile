@@ -48,7 +48,7 @@ $(VENV_STAMP): pyproject.toml uv.lock setup.py $(wildcard newslake/core/*.pyx)
 	@touch $@
 
 run: $(VENV_STAMP)
-	@$(UV) run --frozen --no-sync python -m flows.ingest --seeds "$(SEEDS)" --data "$(DATA)" \
+	@$(UV) run --frozen --no-sync python -m flows.cli --seeds "$(SEEDS)" --data "$(DATA)" \
 		--max-seed-bytes "$(MAX_SEED_BYTES)" --runner "$(RUNNER)" $(if $(filter-out 0,$(FULL)),--full)
 
 test: $(VENV_STAMP)

@@ -168,11 +168,11 @@ def trafilatura_seconds(seeds: Path, sample: list[str]) -> float:
 
 
 def flow_run(seeds: Path, data: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time of `python -m flows.ingest` and the peak RSS (KiB) of its largest process."""
+    """Wall time of `python -m flows.cli` (what `make run` runs) and the peak RSS (KiB) of its largest process."""
     code = (
         "import resource, sys, runpy\n"
-        "sys.argv = ['flows.ingest', '--seeds', sys.argv[1], '--data', sys.argv[2]]\n"
-        "try:\n    runpy.run_module('flows.ingest', run_name='__main__')\n"
+        "sys.argv = ['flows.cli', '--seeds', sys.argv[1], '--data', sys.argv[2]]\n"
+        "try:\n    runpy.run_module('flows.cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "import os\n"
         "print('PEAK', max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"

@@ -2,10 +2,9 @@
 
 Thin Prefect wiring over `newslake.run.ingest_run`: batches become mapped tasks, the commit's merge steps
 become retried tasks run in parallel (one group of steps per worker), logs go to the run's logger. Run it
-with `make run` or `python -m flows.ingest --seeds DIR --data DIR [--full]`.
+with `make run` or `python -m flows.cli --seeds DIR --data DIR [--full]` (`flows.cli`).
 """
 
-import argparse
 import gc
 import os
 import sys
@@ -19,11 +18,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from flows.runners import RUNNERS, RunnerError, cores, describe, make_task_runner
+from flows.runners import cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
 from newslake.commit import ChunkWrite, write_group
-from newslake.discover import SeedsError, batches, check_seeds
-from newslake.lake import LakeError, LakeLocked, WriteStats, check_writable, lake_lock
+from newslake.discover import batches
+from newslake.lake import WriteStats
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
 
 COLLECTOR_THRESHOLDS = (10_000, 10, 10)
@@ -170,24 +169,6 @@ def with_runner(kind: str) -> Any:
     return ingest.with_options(task_runner=make_task_runner(kind))
 
 
-def share_api_server() -> bool:
-    """Give the flow and its worker processes one Prefect API; True when it is a temporary server of this
-    process's own.
-
-    Process-pool and Dask workers are fresh interpreters: without `PREFECT_API_URL` each would start its own
-    temporary server (about 10 s apiece). When no API is configured, start the temporary server here and
-    export its URL; it stops when this process exits.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return False
-    from prefect.server.api.server import SubprocessASGIServer  # only needed without a configured API
-
-    server = SubprocessASGIServer()
-    server.start()
-    os.environ["PREFECT_API_URL"] = server.api_url
-    return True
-
-
 def run_settings(temporary_server: bool) -> AbstractContextManager[Any]:
     """Prefect settings for a run from the command line: without flow-run heartbeats when its server is
     this process's temporary one.
@@ -207,41 +188,7 @@ def run_settings(temporary_server: bool) -> AbstractContextManager[Any]:
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.ingest", description=__doc__)
-    parser.add_argument("--seeds", default="seeds", help="directory of seed files (default: seeds)")
-    parser.add_argument("--data", default="data", help="lake directory (default: data)")
-    parser.add_argument("--full", action="store_true", help="process every seed again, changed or not")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--max-seed-bytes", type=int, default=DEFAULT_MAX_SEED_BYTES)
-    parser.add_argument("--wait-lock", type=float, default=0.0, help="seconds to wait for another run's lock")
-    parser.add_argument("--runner", default="process", choices=RUNNERS, help="where batch tasks run")
-    args = parser.parse_args(argv)
-    # The causes a user can fix are checked before Prefect starts, so they get one line, no traceback.
-    try:
-        check_seeds(args.seeds)
-        check_writable(args.data)
-        with lake_lock(args.data, args.wait_lock):
-            pass
-    except LakeLocked as exc:
-        print(f"ingest: {exc}", file=sys.stderr)
-        return 3
-    except (SeedsError, LakeError) as exc:
-        print(f"ingest: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        flow_to_run = with_runner(args.runner)
-    except RunnerError as exc:
-        print(f"ingest: error: {exc}", file=sys.stderr)
-        return 2
-    with run_settings(share_api_server()):
-        try:
-            flow_to_run(args.seeds, args.data, args.full, args.batch_size, args.max_seed_bytes, args.wait_lock)
-        except SeedsError as exc:  # found by the run's listing (a directory below SEEDS it cannot read)
-            print(f"ingest: error: {exc}", file=sys.stderr)
-            return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # The command line is `flows.cli`: it starts its temporary server before Prefect is imported, since
+    # Prefect reads its settings (the API's address) then. Here Prefect is imported already: hand over.
+    os.execv(sys.executable, [sys.executable, "-m", "flows.cli", *sys.argv[1:]])

@@ -3,6 +3,7 @@
 import gc
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,11 +148,44 @@ def test_corpus_run_accounts_for_every_seed(tmp_path: Path) -> None:
     assert lake["articles"].height >= 0.95 * n_seeds
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flows.ingest", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False, env={**os.environ},
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False, env=env or {**os.environ},
     )  # fmt: skip
+
+
+def processes_with(variable: str, value: str) -> list[int]:
+    """The processes whose environment holds `variable=value`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:  # gone, or not ours to read
+            continue
+        if f"{variable}={value}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("seeds", ["given", "absent"])
+def test_cli_runs_on_a_temporary_server_of_its_own_and_stops_it(seeds: str, tmp_path: Path) -> None:
+    """With no API configured, `python -m flows.cli` runs on a server it starts (Prefect does not start one of
+    its own), delivers the run's logs to it, shows no traceback and leaves no server behind, also when it
+    ends early for a cause the user can fix."""
+    home = tmp_path / "prefect-home"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(home)}
+    source = GIVEN_SEED.parent if seeds == "given" else tmp_path / "absent"
+    done = run_cli("--seeds", str(source), "--data", str(tmp_path / "data"), env=env)
+    assert done.returncode == (0 if seeds == "given" else 2), done.stderr
+    for unwanted in ("Traceback", "Starting temporary server", "Error logging to API", "Still processing items"):
+        assert unwanted not in done.stderr
+    assert processes_with("PREFECT_HOME", str(home)) == []
+    if seeds == "given":
+        assert "1 articles" in done.stderr
+        logs = sqlite3.connect(home / "prefect.db").execute("select message from log").fetchall()
+        assert any("1 articles" in message for (message,) in logs)  # sent before the server stopped
 
 
 def test_cli_missing_seeds_is_one_line(tmp_path: Path) -> None:
@@ -172,12 +206,26 @@ def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
 def test_cli_a_directory_below_seeds_it_cannot_read_ends_the_run_with_its_name(
     mixed_seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import flows.ingest
+    import flows.cli
 
     refuse_to_read(monkeypatch, "nested")  # in-process: the listing runs in the flow's process
-    assert flows.ingest.main(["--seeds", str(mixed_seeds), "--data", str(tmp_path / "data")]) == 2
+    assert flows.cli.main(["--seeds", str(mixed_seeds), "--data", str(tmp_path / "data")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("ingest: error: cannot list SEEDS") and last.endswith(f"({mixed_seeds / 'nested'})")
+
+
+class FakeServer:
+    """Stands for `flows.api_server.TemporaryServer`: the harness's server, started and stopped by nobody."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.calls: list[str] = []
+
+    def wait_ready(self) -> None:
+        self.calls.append("wait_ready")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
 
 
 @pytest.mark.parametrize("temporary_server", [True, False])
@@ -186,23 +234,32 @@ def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
 ) -> None:
     """A run on this process's temporary server has no heartbeat thread (nothing could read its beats, and the
     engine waited up to a second for the thread at the end of every run); on a configured server it keeps
-    Prefect's setting. The flow's view of the setting is recorded in place of running it."""
+    Prefect's setting. The flow's view of the setting is recorded in place of running it; the server is
+    waited for before the flow, and stopped after the logs are sent."""
     from prefect.settings import get_current_settings
 
+    import flows.api_server
+    import flows.cli
     import flows.ingest
 
     configured = get_current_settings().flows.heartbeat_frequency
     assert configured is not None  # Prefect's default (180 s): heartbeats on
+    server = FakeServer(str(PREFECT_API_URL.value()))
+    if temporary_server:
+        monkeypatch.delenv("PREFECT_API_URL")
+        monkeypatch.setattr(flows.api_server.TemporaryServer, "launch", lambda: server)
     seen: list[int | None] = []
-    monkeypatch.setattr(flows.ingest, "share_api_server", lambda: temporary_server)
     monkeypatch.setattr(
         flows.ingest,
         "with_runner",
         lambda kind: lambda *args: seen.append(get_current_settings().flows.heartbeat_frequency),
     )
-    assert flows.ingest.main(["--seeds", str(GIVEN_SEED.parent), "--data", str(tmp_path / "data")]) == 0
+    monkeypatch.setattr(flows.cli, "deliver_logs_and_events", lambda: server.calls.append("deliver"))
+    assert flows.cli.main(["--seeds", str(GIVEN_SEED.parent), "--data", str(tmp_path / "data")]) == 0
     assert seen == [None if temporary_server else configured]
+    assert server.calls == (["wait_ready", "deliver", "stop"] if temporary_server else [])
     assert get_current_settings().flows.heartbeat_frequency == configured  # put back after the run
+    assert os.environ.get("PREFECT_API_URL") == (None if temporary_server else server.api_url)
 
 
 @task

@@ -29,7 +29,7 @@ def test_make_takes_the_uv_that_uv_run_names(named: str | None, tmp_path: Path) 
         ["make", "-n", "--no-print-directory", "run"], cwd=REPO, env=env, capture_output=True, text=True, check=True
     )
     expected = str(uv) if named == "a file" else "python3 -m uv"
-    assert f"{expected} run --frozen --no-sync python -m flows.ingest" in done.stdout
+    assert f"{expected} run --frozen --no-sync python -m flows.cli" in done.stdout
 
 
 def _sync_line(*assignments: str) -> str:
