@@ -18,6 +18,8 @@ from typing import NoReturn
 
 from flows.api_server import ServerError, TemporaryServer
 
+DELIVERY_TIMEOUT_S = 30.0  # for the logs and events of a run, then the server is stopped anyway
+
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.cli", description=__doc__.split("\n\n")[1])
@@ -42,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     except ServerError as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return 1
+    except Exception:
+        # The server's output goes to a file, not the terminal (it is silent in a run that goes well): shown
+        # here, in case what went wrong is in it. The exception itself follows, as Python prints it.
+        if server is not None:
+            print(f"ingest: the temporary Prefect server's last output: {server.output_tail()}", file=sys.stderr)
+        raise
     finally:
         if server is not None:
             server.stop()
@@ -102,8 +110,8 @@ def deliver_logs_and_events() -> None:
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    APILogWorker.drain_all()
-    EventsWorker.drain_all()
+    APILogWorker.drain_all(timeout=DELIVERY_TIMEOUT_S)
+    EventsWorker.drain_all(timeout=DELIVERY_TIMEOUT_S)
 
 
 def exit_with(status: int) -> NoReturn:

@@ -227,6 +227,9 @@ class FakeServer:
     def stop(self) -> None:
         self.calls.append("stop")
 
+    def output_tail(self) -> str:
+        return "sqlite3.OperationalError: database is locked"
+
 
 @pytest.mark.parametrize("temporary_server", [True, False])
 def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
@@ -260,6 +263,30 @@ def test_cli_runs_send_heartbeats_only_to_a_server_that_outlives_them(
     assert server.calls == (["wait_ready", "deliver", "stop"] if temporary_server else [])
     assert get_current_settings().flows.heartbeat_frequency == configured  # put back after the run
     assert os.environ.get("PREFECT_API_URL") == (None if temporary_server else server.api_url)
+
+
+def test_cli_a_failed_run_shows_what_its_temporary_server_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server's output goes to a file during a run; when the run fails, its last lines are shown before the
+    exception, and the server is stopped all the same."""
+    import flows.api_server
+    import flows.cli
+    import flows.ingest
+
+    server = FakeServer(str(PREFECT_API_URL.value()))
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setattr(flows.api_server.TemporaryServer, "launch", lambda: server)
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the flow failed")
+
+    monkeypatch.setattr(flows.ingest, "with_runner", lambda kind: failing)
+    monkeypatch.setattr(flows.cli, "deliver_logs_and_events", lambda: server.calls.append("deliver"))
+    with pytest.raises(RuntimeError, match="the flow failed"):
+        flows.cli.main(["--seeds", str(GIVEN_SEED.parent), "--data", str(tmp_path / "data")])
+    assert "last output: sqlite3.OperationalError: database is locked" in capsys.readouterr().err
+    assert server.calls == ["wait_ready", "deliver", "stop"]
 
 
 @task
