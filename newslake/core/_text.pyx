@@ -53,9 +53,14 @@ cdef enum:
 
 cdef inline bint _nfc_boundary(Py_UCS4 ch) noexcept nogil:
     # Printable ASCII and the CJK unified ideographs: starters in NFC that decompose to nothing else and are
-    # the second character of no canonical composition (test_seed checks it against the Unicode data), so
-    # NFC composes and reorders nothing across the place before one.
+    # the second character of no canonical composition (test_seed checks every character `nfc_boundary`
+    # answers for against the Unicode data), so NFC composes and reorders nothing across the place before one.
     return 0x20 <= ch < 0x7F or 0x4E00 <= ch <= 0x9FFF
+
+
+def nfc_boundary(Py_UCS4 ch):
+    """Whether `_nfc` may cut a long text before `ch` (for the test that holds it to the Unicode data)."""
+    return _nfc_boundary(ch)
 
 
 cdef str _nfc(str text):
