@@ -14,14 +14,17 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newslake import lake, version
+from newslake.batch import SeedTask
 from newslake.commit import ChunkWrite, day_chunks, share_out, write_chunk
-from newslake.discover import batches
+from newslake.discover import SeedStat, batches
 from newslake.lake import PART_FILE, WriteStats, merge_large_day
+from newslake.ledger import Plan, plan_run
 from newslake.run import RunOptions, RunSummary, ingest_run
+from schemas.tables import polars_schema
 from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
 
 _RUN = count(1)
@@ -317,3 +320,93 @@ def test_a_step_counts_what_the_lake_holds_on_its_days_in_its_cost(tmp_path: Pat
     assert (links.articles, links.held, links.held_days) == (1, 2, 1)  # d new; a and b there already
     assert links.cost > replace(links, held_days=0).cost > replace(links, held=0, held_days=0).cost
     assert replace(links, held_days=0).cost == replace(links, articles=3, held=0, held_days=0).cost  # as new rows
+
+
+def plan_by_rows(listing: list[SeedStat], ledger: pl.DataFrame, version: str, *, full: bool, forced: set[str]) -> Plan:
+    """The plan's rules, a seed at a time: what `plan_run` computed before it was a join (the oracle below)."""
+    known = {row["seed_file"]: row for row in ledger.iter_rows(named=True)}
+    tasks: list[SeedTask] = []
+    for stat in listing:
+        row = known.get(stat.seed_file)
+        if row is None:
+            tasks.append(SeedTask(stat.seed_file, stat.size))
+        elif full or row["pipeline_version"] != version or stat.seed_file in forced:
+            tasks.append(SeedTask(stat.seed_file, stat.size, row["seed_sha256"], force=True))
+        elif (row["size"], row["mtime_ns"]) != (stat.size, stat.mtime_ns):
+            tasks.append(SeedTask(stat.seed_file, stat.size, row["seed_sha256"]))
+    reread_ids = {known[t.seed_file]["article_id"] for t in tasks if t.seed_file in known}
+    tasked = {t.seed_file for t in tasks}
+    sizes = {stat.seed_file: stat.size for stat in listing}
+    tasks += [
+        SeedTask(row["seed_file"], sizes[row["seed_file"]], row["seed_sha256"], force=True)
+        for row in known.values()
+        if row["status"] == "superseded"
+        and row["article_id"] in reread_ids
+        and row["seed_file"] in sizes
+        and row["seed_file"] not in tasked
+    ]
+    return Plan(
+        tasks=sorted(tasks, key=lambda t: t.seed_file),
+        stats={stat.seed_file: stat for stat in listing},
+        new=frozenset(stat.seed_file for stat in listing if stat.seed_file not in known),
+        missing=frozenset(set(known) - set(sizes)),
+        full=full,
+    )
+
+
+_FILES = [f"d{i % 3}/s{i}.txt" for i in range(12)]
+_LEDGER_ROW = st.fixed_dictionaries(
+    {
+        "size": st.integers(1, 3),
+        "mtime_ns": st.integers(1, 3),
+        "pipeline_version": st.sampled_from(["v1", "v2"]),
+        "status": st.sampled_from(["article", "rejected", "superseded"]),
+        "article": st.integers(0, 3),
+    }
+)
+
+
+_WINNER = {"size": 1, "mtime_ns": 1, "pipeline_version": "v1", "status": "article", "article": 0}
+
+
+@example(  # the winner changed: the seed it superseded is read again too
+    ledger_rows={_FILES[0]: _WINNER, _FILES[1]: _WINNER | {"status": "superseded"}},
+    listed={_FILES[0]: (2, 1), _FILES[1]: (1, 1)},
+    full=False,
+    forced=set(),
+)
+@given(
+    ledger_rows=st.dictionaries(st.sampled_from(_FILES), _LEDGER_ROW, max_size=12),
+    listed=st.dictionaries(st.sampled_from(_FILES), st.tuples(st.integers(1, 3), st.integers(1, 3)), max_size=12),
+    full=st.booleans(),
+    forced=st.sets(st.sampled_from(_FILES), max_size=3),
+)
+def test_the_plan_follows_its_rules_seed_by_seed(
+    ledger_rows: dict[str, dict[str, Any]], listed: dict[str, tuple[int, int]], full: bool, forced: set[str]
+) -> None:
+    """New seeds, changed sizes or mtimes, FULL, another pipeline version, forced seeds, superseded seeds whose
+    article's winner is read again, missing seeds: the join plans what the rules say, seed by seed."""
+    schema = polars_schema("ledger")
+    rows = [
+        {
+            "seed_file": seed_file,
+            "seed_sha256": f"{index:064x}",
+            "size": row["size"],
+            "mtime_ns": row["mtime_ns"],
+            "pipeline_version": row["pipeline_version"],
+            "status": row["status"],
+            "article_id": None if row["status"] == "rejected" else f"{row['article']:016x}",
+        }
+        for index, (seed_file, row) in enumerate(sorted(ledger_rows.items()))
+    ]
+    ledger = pl.DataFrame(rows, schema={name: schema[name] for name in rows[0]} if rows else None)
+    ledger = (
+        ledger.with_columns(
+            pl.lit(None, dtype).alias(name) for name, dtype in schema.items() if name not in ledger.columns
+        )
+        .select(list(schema))
+        .cast(schema)
+    )
+    listing = [SeedStat(seed_file, size, mtime) for seed_file, (size, mtime) in sorted(listed.items())]
+    planned = plan_run(listing, ledger, "v1", full=full, forced=forced)
+    assert planned == plan_by_rows(listing, ledger, "v1", full=full, forced=forced)
