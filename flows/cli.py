@@ -1,9 +1,6 @@
 """The command line of the `ingest` flow: `python -m flows.cli --seeds DIR --data DIR [--full]` (`make run`).
 
-Bring the Parquet lake under DATA up to date with the seed files under SEEDS. Exit status: 0 when the run
-ended (its rejects are in the lake), 1 when it could not start its temporary Prefect server or failed, 2 for
-a cause the user can fix (SEEDS or DATA unusable, an unknown runner), 3 when another run holds the lake's
-lock.
+What it does and its exit statuses: `DESCRIPTION`, which `--help` shows.
 
 Without a configured API (`PREFECT_API_URL`) the run has a temporary Prefect server of its own. It is launched
 first, before this process imports the flow (polars, lxml, pandera, Prefect: ~1 s), so that the two start
@@ -18,11 +15,15 @@ from typing import NoReturn
 
 from flows.api_server import ServerError, TemporaryServer
 
+DESCRIPTION = """Bring the Parquet lake under DATA up to date with the seed files under SEEDS. Exit status: 0
+when the run ended (its rejects are in the lake), 1 when it could not start its temporary Prefect server or
+failed, 2 for a cause the user can fix (SEEDS or DATA unusable, an unknown runner), 3 when another run holds
+the lake's lock."""
 DELIVERY_TIMEOUT_S = 30.0  # for the logs and events of a run, then the server is stopped anyway
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m flows.cli", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m flows.cli", description=DESCRIPTION)
     parser.add_argument("--seeds", default="seeds", help="directory of seed files (default: seeds)")
     parser.add_argument("--data", default="data", help="lake directory (default: data)")
     parser.add_argument("--full", action="store_true", help="process every seed again, changed or not")
@@ -35,11 +36,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    configured = os.environ.get("PREFECT_API_URL")
-    server = None if configured else TemporaryServer.launch()
-    if server is not None:
-        os.environ["PREFECT_API_URL"] = server.api_url  # before Prefect is imported: it reads its settings then
+    server = None
     try:
+        if not os.environ.get("PREFECT_API_URL"):
+            server = TemporaryServer.launch()
+            os.environ["PREFECT_API_URL"] = server.api_url  # before Prefect is imported: it reads its settings then
         return run(args, server)
     except ServerError as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)

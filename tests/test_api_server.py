@@ -111,3 +111,18 @@ def test_a_killed_run_takes_its_server_with_it() -> None:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid)
+
+
+def test_a_server_that_cannot_be_launched_ends_the_command_line_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flows.cli
+
+    def missing(port: int) -> list[str]:
+        raise ServerError("prefect is not installed in this environment")
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(flows.api_server, "uvicorn_command", missing)
+    assert flows.cli.main(["--seeds", "seeds", "--data", "data"]) == 1
+    assert capsys.readouterr().err == "ingest: error: prefect is not installed in this environment\n"
+    assert "PREFECT_API_URL" not in os.environ
