@@ -5,7 +5,7 @@ API configured. `flows.cli` launches the same server (the same uvicorn command a
 `tests/test_api_server.py` holds to Prefect's) without importing Prefect's server module into the run's
 process (1.2 s), and before the run's own imports (~1 s), so that the server's start-up (~2.6 s: importing
 the server, opening its database) overlaps them instead of following them. A one-seed run of `make run`
-went from ~7.8 s to ~4.6 s with the collection at exit that `flows.cli` skips.
+went from 7.1-7.8 s to 4.7-5.0 s with the collections at exit that `flows.cli` skips.
 
 Standard library only: this module is imported before polars, lxml and Prefect are.
 """
