@@ -3,7 +3,7 @@
 from urllib.parse import urljoin
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
@@ -318,3 +318,58 @@ def test_link_target_keeps_relative_answers_by_directory_until_half_full(monkeyp
     assert ("story.html", "https://a.example/sport/") not in url_module._TARGETS
     link_target("//cdn.example/p.jpg", other, link_contexts(other))
     assert ("//cdn.example/p.jpg", "https") in url_module._TARGETS
+
+
+# Hrefs around the normal form's edges: case, whitespace (Unicode's too), controls, ports, users, empty labels,
+# tracking parameters in any case and place, bare "?" and "#".
+_HREF_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "http://", "https://", "HTTP://", "Https://", "//", "ftp://", "a", "Z", "0", "-", ".", "..", "/", "?",
+            "#", "&", ";", "=", ":80", "@", "é", " ", "\t", "\u3000", "\x00", "\x1f", "\x7f", "utm_", "UTM_",
+            "fbclid", "_ga", "mc_", "x.com", "example.co.uk", "%20", "\\",
+        ]
+    ),
+    max_size=10,
+).map("".join)  # fmt: skip
+
+
+# And hrefs built as a URL is, each part near the normal form or just off it.
+_URLISH = st.builds(
+    "{}{}{}{}{}{}{}".format,
+    st.sampled_from(["", " ", "\t"]),
+    st.sampled_from(["http://", "https://", "HTTP://", "http:/", "ftp://"]),
+    st.sampled_from(["x.com", "a-b.example.co.uk", "x..com", "x.com:80", "u@x.com", "X.com", "é.com", "x.com.", "0"]),
+    st.sampled_from(["", "/", "/a/", "?", "#", "?q=1&", "?q=1;"]),
+    st.text(alphabet="ab/._-~%é ?#&;=\u3000\x00\x1f\x7f", max_size=8),
+    st.sampled_from(["", "?utm_x=1", "?a=1&UTM_s=2", "?a=1;fbclid=3", "?mc_=1", "?xutm_=1", "?a=_gax", "#utm_"]),
+    st.sampled_from(["", " ", "\u3000"]),
+)
+
+
+@example("http://x.com/a b")
+@example("https://x.com/a\u3000b")
+@example("http://x.com/?a=1;fbclid=2")
+@example("http://x.com/?A=1&UTM_source=2")
+@example("http://X.com/")
+@example("http://x..com/")
+@example(" https://x.com#f ")
+@settings(max_examples=400)
+@given(_HREF_PIECES | _URLISH)
+def test_the_compiled_check_of_normal_urls_agrees_with_the_general_path(href: str) -> None:
+    """`_links.normal_absolute` (a link-cache miss's fast path) answers only what the general path answers the
+    same: the URL `_normalised_link` makes of an absolute http(s) href and its `host_of`; and it answers every
+    href the general path would take through `normalise_http_url`'s pattern without a tracking parameter."""
+    from newslake.core._links import normal_absolute
+    from newslake.core.urls import _ALREADY_NORMAL, _TRACKING_HINT, _href_kind, _normalised_link, host_of
+
+    stripped, kind = _href_kind(href)
+    fast = normal_absolute(href)
+    general = _ALREADY_NORMAL.fullmatch(stripped)
+    takes_the_pattern = (
+        kind is None and general is not None and not (general.group(4) and _TRACKING_HINT.search(general.group(4)))
+    )
+    assert (fast is not None) == takes_the_pattern
+    if fast is not None:
+        url = _normalised_link(stripped)
+        assert fast == (url, host_of(url))

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlparse, urlsp
 
 import tldextract
 
-from newslake.core._links import AnchorRows, cached_target
+from newslake.core._links import AnchorRows, cached_target, normal_absolute
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -269,6 +269,13 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
     link rows in C call this on their own misses, so that the cache is not asked twice."""
     if len(_TARGETS) >= _TARGETS_MAX:
         _TARGETS.clear()
+    # Most misses (two thirds of a new page's) are absolute URLs already in normal form: checked and cut in C
+    # (`_links.normal_absolute`, held to this module's own path by `tests/test_urls.py`), ~3.3 -> ~1 us.
+    normal = normal_absolute(raw)
+    if normal is not None:
+        url, host = normal
+        found = _TARGETS[raw] = LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
+        return found
     href, keyed_by = _href_kind(raw)
     if keyed_by is _KeyedBy.BASE:
         keyed_by = _relative_kind(href)
