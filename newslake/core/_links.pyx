@@ -123,8 +123,8 @@ cdef class AnchorRows:
 # An href that is an absolute http(s) URL already in normal form: what `urls.normalise_http_url`'s
 # `_ALREADY_NORMAL` pattern matches in full (lower-case scheme and host of letters, digits, hyphens and dots
 # between labels; then a path, a query and a fragment free of whitespace and C0 controls; no port, user or
-# IPv6 literal), with no tracking parameter in its query. Two thirds of a new page's link-cache misses; in
-# Python (strip, kind, resolve, normalise, host: ~28 calls) a miss cost ~3.3 us.
+# IPv6 literal), with no tracking parameter in its query. Two thirds of a new page's link-cache misses: in
+# Python (strip, kind, resolve, normalise, host) such a miss cost 2.0 us, here 0.7 (the others: 4.4 us).
 cdef tuple _TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "dclid", "msclkid", "mc_", "_ga")
 
 
