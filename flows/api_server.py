@@ -123,7 +123,8 @@ class TemporaryServer:
         its own). The system hands out its free ports in turn, so it would take another process binding
         this one within the few milliseconds before the server does.
         """
-        deadline = time.monotonic() + (startup_timeout() if timeout is None else timeout)
+        limit = startup_timeout() if timeout is None else timeout
+        deadline = time.monotonic() + limit
         while True:
             status = self.process.poll()
             if status == PORT_IN_USE:
@@ -134,8 +135,7 @@ class TemporaryServer:
                 return
             if time.monotonic() > deadline:
                 self.stop()
-                waited = startup_timeout() if timeout is None else timeout
-                raise ServerError(f"the temporary Prefect server did not answer within {waited:g} s")
+                raise ServerError(f"the temporary Prefect server did not answer within {limit:g} s")
             time.sleep(_POLL_S)
 
     def _healthy(self) -> bool:

@@ -130,10 +130,6 @@ class Resolution:
         return Journal(run_id, sorted(seeds), days)
 
 
-def _stats_frame(plan: Plan) -> pl.DataFrame:
-    return _listing_frame(plan.stats.values())
-
-
 def _ledger_rows(
     resolved: pl.DataFrame, stats: pl.DataFrame, ledger: pl.DataFrame, run_id: str, version: str
 ) -> pl.DataFrame:
@@ -202,7 +198,7 @@ def resolve(plan: Plan, ledger: pl.DataFrame, batches: list[StagedBatch], run_id
     # The ledger after the run: rows of the seeds processed replaced; seeds the ledger held as articles that
     # lost their URL to a newer crawl superseded; seeds read again with the same content keep their row
     # (only the size and mtime of the pre-check move).
-    stats = _stats_frame(plan)
+    stats = _listing_frame(plan.stats.values())
     lost_files = lost["seed_file"].implode()
     resolved = processed.drop("_batch")
     resolved = pl.concat(

@@ -264,6 +264,10 @@ def link_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarge
     return found if found is not None else _resolved_target(raw, base, contexts)
 
 
+def _target(url: str, host: str) -> LinkTarget:
+    return LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
+
+
 def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarget | UrlError:
     """`link_target` for an href its cache does not answer: resolved, and kept where its kind allows. The
     link rows in C call this on their own misses, so that the cache is not asked twice."""
@@ -273,8 +277,7 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
     # (`_links.normal_absolute`, held to this module's own path by `tests/test_urls.py`): 2.0 -> 0.8 us each.
     normal = normal_absolute(raw, _TRACKING_HINT)
     if normal is not None:
-        url, host = normal
-        found = _TARGETS[raw] = LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
+        found = _TARGETS[raw] = _target(*normal)
         return found
     href, keyed_by = _href_kind(raw)
     if keyed_by is _KeyedBy.BASE:
@@ -287,8 +290,7 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
         # the page's tree, for as long as the answer is kept (a first version grew workers to 1.6 GiB).
         target = UrlError(str(exc))
     else:
-        host = host_of(url)
-        target = LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
+        target = _target(url, host_of(url))
     # "?page=2" and "#top" are not kept: their answers hold for their page alone (keyed by the whole base, a
     # first version filled the cache with one page's entries after another: full after ~2 300 pages).
     if keyed_by is None:
