@@ -1,6 +1,7 @@
 """The temporary Prefect server a command-line run launches (`flows.api_server`): Prefect's own command, a real
 start and stop, failures reported with what the server said, and no server outliving a killed run."""
 
+import json
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 import flows.api_server
-from flows.api_server import SERVER_ENV, ServerError, TemporaryServer, uvicorn_command
+from flows.api_server import NO_BLOCK_REGISTRATION, SERVER_ENV, ServerError, TemporaryServer, uvicorn_command
 from tests.conftest import REPO
 
 
@@ -37,6 +38,23 @@ def test_the_server_is_launched_as_prefect_launches_its_own(monkeypatch: pytest.
     assert launched["env"] == {**os.environ, **SERVER_ENV, **settings}
 
 
+def test_a_users_block_registration_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server leaves block registration out unless the user's environment asks for it."""
+    launched: dict[str, Any] = {}
+
+    def record(args: list[str], **kwargs: Any) -> Any:
+        launched.update(kwargs)
+        raise OSError("recorded")
+
+    monkeypatch.setattr(subprocess, "Popen", record)
+    monkeypatch.delenv("PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION", raising=False)
+    monkeypatch.setenv("PREFECT_API_BLOCKS_REGISTER_ON_START", "true")
+    with pytest.raises(OSError, match="recorded"):
+        TemporaryServer.launch(port=8765)
+    assert launched["env"]["PREFECT_API_BLOCKS_REGISTER_ON_START"] == "true"
+    assert launched["env"]["PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION"] == "false"
+
+
 def port_answers(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -44,12 +62,21 @@ def port_answers(port: int) -> bool:
 
 @pytest.mark.slow
 def test_a_launched_server_answers_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """... on a database of its own, into which it registers no block types: it did not import the installed
+    Prefect collections to find out whether they were registered (no memo of their hash either)."""
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    for name in NO_BLOCK_REGISTRATION:
+        monkeypatch.delenv(name, raising=False)
     server = TemporaryServer.launch()
     try:
         server.wait_ready(timeout=120)
         with urllib.request.urlopen(f"{server.api_url}/health", timeout=5) as response:
             assert response.status == 200
+        query = urllib.request.Request(f"{server.api_url}/block_types/filter", data=b"{}", method="POST")
+        query.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(query, timeout=5) as response:
+            assert json.load(response) == []
+        assert not (tmp_path / "memo_store.toml").exists()
     finally:
         server.stop()
     assert server.process.returncode is not None
