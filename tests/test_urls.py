@@ -374,3 +374,59 @@ def test_the_compiled_check_of_normal_urls_agrees_with_the_general_path(href: st
     if fast is not None:
         url = _normalised_link(stripped)
         assert fast == (url, host_of(url))
+
+
+# Root-relative hrefs near the edges of `_plain_absolute_path` (dot and empty segments, backslashes, Unicode
+# whitespace) and of the normal form once joined (a tracking parameter, controls), on origins with and without
+# a port (a port is not normal form: the general path's).
+_ROOTISH = st.builds(
+    "{}{}".format,
+    st.sampled_from(["/", " /", "\u3000/", "//", "", "/./", "/../"]),
+    st.lists(
+        st.sampled_from(["a", "news", ".", "..", "/", "./", "\\", " ", "\x1c", "\u3000", "?", "#", "utm_source=1",
+                         "&", ";", "é", "\x00", "%2e", ".html", "x."]),
+        max_size=8,
+    ).map("".join),
+)  # fmt: skip
+_ROOT_BASES = st.sampled_from(
+    ["https://x.com/a/b", "http://x.com", "https://a-b.example.co.uk/?q=1", "https://x.com:8443/a", "https://u@x.com/"]
+)
+
+
+@example("/a/.b", "https://x.com/")
+@example("/a../b", "https://x.com/")
+@example("/a./b", "https://x.com/")
+@example("/a\\b", "https://x.com/")
+@example("/a.", "https://x.com/")
+@example("/a\x1cb", "https://x.com/")
+@example("/a?fbclid=1", "https://x.com/")
+@example(" /a ", "https://x.com/")
+@settings(max_examples=400)
+@given(_ROOTISH | _HREF_PIECES, _ROOT_BASES)
+def test_the_compiled_join_of_root_relative_hrefs_agrees_with_the_general_path(href: str, base: str) -> None:
+    """`_links.normal_root_relative` answers only what the general path answers the same (`_resolve_kind` of a
+    plain root-relative href, and its `host_of`), and every such href whose joined URL takes
+    `normalise_http_url`'s pattern without a tracking parameter."""
+    from newslake.core._links import normal_root_relative
+    from newslake.core.urls import (
+        _ALREADY_NORMAL,
+        _TRACKING_HINT,
+        _href_kind,
+        _KeyedBy,
+        _resolve_kind,
+        host_of,
+        url_origin,
+    )
+
+    stripped, kind = _href_kind(href)
+    fast = normal_root_relative(href, url_origin(base), _TRACKING_HINT)
+    general = _ALREADY_NORMAL.fullmatch(url_origin(base) + stripped)
+    takes_the_pattern = (
+        kind is _KeyedBy.ORIGIN
+        and general is not None
+        and not (general.group(4) and _TRACKING_HINT.search(general.group(4)))
+    )
+    assert (fast is not None) == takes_the_pattern
+    if fast is not None:
+        url = _resolve_kind(stripped, kind, base)
+        assert fast == (url, host_of(url))
