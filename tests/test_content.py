@@ -1,12 +1,14 @@
 """Finding the article in whole pages: chrome out (links kept), scoring, threads, bylines, link blocks."""
 
 import re
+from collections.abc import Iterable
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml.html import HtmlElement
 
-from newslake.core import Article, extract_article, html, parse_seed
+from newslake.core import Article, content, extract_article, html, parse_seed
 from newslake.core.html import byline_name, written_author
 from newslake.core.model import LinkContext
 from tests.conftest import make_seed
@@ -288,3 +290,69 @@ def test_author_markup_from_the_page_pass_is_what_the_xpaths_select(blocks: list
     )
     assert itemprop_authors(marks, tree) == authors(tree)
     assert byline_candidates(marks, tree) == bylines(tree)
+
+
+# Class and id values around the verdict's edges: chrome words and hiding classes whole, cut or run on, in any
+# case, between ASCII separators (the information separators \x1c-\x1f are whitespace to `str.split` and
+# `\s`); byline parts; non-ASCII letters whose lower case is ASCII (Kelvin sign, dotted capital I, long s).
+_CLASS_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "nav", "NAV", "navbar", "sidebar", "Footer", "comments", "share", "ads", "ad", "d-none", "D-NONE",
+            "sr-only", "hidden", "hide", "visually-hidden", "body", "x", "s", "1", "-", "_", " ", "\t", "\n",
+            "\x0b", "\x1c", "\x1f", ".", ":", "yline", "UTHOR", "Author", "é", "\u212a", "\u0130", "\u017f",
+            "\u3000", "\u00a0",
+        ]
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@given(_CLASS_PIECES, _CLASS_PIECES)
+def test_the_compiled_class_verdict_is_class_verdicts(classes: str, ident: str) -> None:
+    """`_tree.ClassVerdicts` (the page pass's verdict on a class/id pair met first) answers as `class_verdict`,
+    the rule's patterns, for every pair: ASCII ones on their bytes, the others through `class_verdict`."""
+    key = classes.encode() + b"\0" + ident.encode()
+    assert content._JUDGE.judge(key) == content.class_verdict(classes, ident)
+
+
+def _longest(words: Iterable[str]) -> str:
+    return max(words, key=len)
+
+
+@pytest.mark.parametrize(
+    ("classes", "ident"),
+    [
+        ("nav1", ""),  # a digit runs on: not the word
+        ("x 1nav", ""),
+        ("x\u3000d-none", ""),  # Unicode whitespace parts a hiding class from what comes before
+        ("coo\u212aie", ""),  # a Kelvin sign lower-cases to "k": "cookie"
+        ("Bylines", "\u00e9"),
+        (_longest(content._CHROME_KIND), ""),  # the longest word and name are taken whole
+        ("", _longest(content._HIDDEN_CLASSES)),
+        (_longest(content._CHROME_KIND) + "s", ""),
+    ],
+)
+def test_the_compiled_class_verdict_at_its_edges(classes: str, ident: str) -> None:
+    key = classes.encode() + b"\0" + ident.encode()
+    assert content._JUDGE.judge(key) == content.class_verdict(classes, ident)
+
+
+def test_class_verdicts_are_kept_until_the_cache_is_full() -> None:
+    from newslake.core._tree import ClassVerdicts
+
+    kept: dict[bytes, tuple[bool, bool]] = {}
+    judge = ClassVerdicts(kept, 2, content._CHROME_KIND, content._HIDDEN_CLASSES, ("yline",), content.class_verdict)
+    assert judge(b"nav\0") == (True, False) and judge(b"byline\0x") == (False, True)
+    assert kept == {b"nav\0": (True, False), b"byline\0x": (False, True)}
+    assert judge(b"x\0") == (False, False)
+    assert kept == {b"x\0": (False, False)}  # cleared when full, then kept
+
+
+def test_class_verdicts_refuse_words_they_cannot_match() -> None:
+    from newslake.core._tree import ClassVerdicts
+
+    with pytest.raises(ValueError, match="runs of"):
+        ClassVerdicts({}, 2, ["nav-bar"], [], [], lambda c, i: (False, False))
+    with pytest.raises(ValueError, match="no whitespace"):
+        ClassVerdicts({}, 2, [], ["sr only"], [], lambda c, i: (False, False))

@@ -321,7 +321,7 @@ def test_too_many_comma_characters_are_refused() -> None:
 def test_marks_are_handed_back_as_the_elements_of_the_tree() -> None:
     # The same proxies lxml hands out (identity), so that the rest of the core can compare and detach them.
     tree = _page(['<nav id="n"><a rel="author" href="/a">A</a></nav>'])
-    marks = page_marks(tree, ("nav",), (), frozenset(), {}, content._class_verdict, content._HIDDEN_STYLE.search)
+    marks = page_marks(tree, ("nav",), (), frozenset(), {}, content._JUDGE, content._HIDDEN_STYLE.search)
     regions, authors = marks[0], marks[4]
     assert regions[0] is tree.find(".//nav") and authors[0] is tree.find(".//a")
 

@@ -22,6 +22,19 @@ def page_marks(
     hides: Callable[[str], object],
 ) -> _Marks: ...
 
+class ClassVerdicts:
+    def __init__(
+        self,
+        verdicts: dict[bytes, tuple[bool, bool]],
+        limit: int,
+        words: Iterable[str],
+        names: Iterable[str],
+        byline_parts: Iterable[str],
+        general: Callable[[str, str], tuple[bool, bool]],
+    ) -> None: ...
+    def __call__(self, key: bytes) -> tuple[bool, bool]: ...
+    def judge(self, key: bytes) -> tuple[bool, bool]: ...
+
 class TextTally:
     @property
     def blocks(self) -> list[tuple[HtmlElement, int, int, tuple[HtmlElement, ...]]]: ...
