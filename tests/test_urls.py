@@ -430,3 +430,72 @@ def test_the_compiled_join_of_root_relative_hrefs_agrees_with_the_general_path(h
     if fast is not None:
         url = _resolve_kind(stripped, kind, base)
         assert fast == (url, host_of(url))
+
+
+# Relative paths around what urljoin does besides putting them side by side with the base's directory: dot
+# and empty segments (in the href or the base), a scheme before the first "/", queries and fragments holding
+# "/" and ":", whitespace and controls.
+_RELATIVE = st.lists(
+    st.sampled_from(["a", "story.html", ".", "..", "/", "./", "../", ":", "x:", "?", "#", "q=1", "utm_source=1", ";x",
+                     "&", ";", "é", " ", "\t", "\x00", "%2e", "\\", "-", "~"]),
+    max_size=8,
+).map("".join)  # fmt: skip
+_DIRECTORY_BASES = st.sampled_from(
+    [
+        "https://x.com/a/b.html", "https://x.com/", "http://x.com/a/", "https://x.com/a//b/c", "https://x.com/a/./b",
+        "https://x.com/a/../b/c", "https://x.com:8443/a/b", "https://x.com/a;p/b;q?r#s", "https://x.com/..",
+        "https://x.com", "https://x.com?q=1",
+    ]
+)  # fmt: skip
+
+
+@example("story.html", "https://x.com/a/b")
+@example("a/./b", "https://x.com/a/b")
+@example("a//b", "https://x.com/a/b")
+@example("a:b", "https://x.com/a/b")
+@example("story.html", "https://x.com/a//b/c")
+@example("story.html", "https://x.com/a/../b")
+@example("a/..", "https://x.com/a/b")
+@example(";x", "https://x.com/a/b")
+@example("..;x", "https://x.com/a/b")
+@settings(max_examples=400)
+@given(_RELATIVE, _DIRECTORY_BASES)
+def test_the_compiled_join_of_directory_relative_hrefs_agrees_with_urljoin(href: str, base: str) -> None:
+    """`_links.normal_directory_relative` answers only what the general path (urljoin, then normalising)
+    answers the same, for the parts of the base `link_contexts` gives it."""
+    from newslake.core._links import normal_directory_relative
+    from newslake.core.urls import _TRACKING_HINT, _joined_link, _KeyedBy, host_of
+
+    directory = link_contexts(base).get(_KeyedBy.DIRECTORY)
+    assert directory is not None
+    fast = normal_directory_relative(href, directory, _TRACKING_HINT)
+    if fast is not None:
+        url = _joined_link(href.strip(), base)
+        assert fast == (url, host_of(url))
+
+
+@pytest.mark.parametrize(
+    ("href", "base", "url"),
+    [
+        ("story.html", "https://x.com/a/b.html", "https://x.com/a/story.html"),
+        (" 2024/05/a.html?p=2#c ", "https://x.com/news/", "https://x.com/news/2024/05/a.html?p=2#c"),
+        ("x/a:b", "https://x.com/", "https://x.com/x/a:b"),
+        ("a", "https://x.com/a;p/b;q?r#s", "https://x.com/a;p/a"),
+    ],
+)
+def test_plain_directory_relative_hrefs_take_the_compiled_join(href: str, base: str, url: str) -> None:
+    from newslake.core._links import normal_directory_relative
+    from newslake.core.urls import _TRACKING_HINT, _KeyedBy
+
+    directory = link_contexts(base)[_KeyedBy.DIRECTORY]
+    assert normal_directory_relative(href, directory, _TRACKING_HINT) == (url, "x.com")
+
+
+def test_the_compiled_join_takes_a_directory_only() -> None:
+    """What it is given must end in "/" (as `link_contexts` cuts it): a base's last segment is not joined to."""
+    from newslake.core._links import normal_directory_relative
+    from newslake.core.urls import _TRACKING_HINT
+
+    assert normal_directory_relative("b", "https://x.com/a", _TRACKING_HINT) is None
+    assert normal_directory_relative("b", "https://x.com", _TRACKING_HINT) is None
+    assert normal_directory_relative("b", "https://x.com/a/", _TRACKING_HINT) == ("https://x.com/a/b", "x.com")

@@ -8,7 +8,13 @@ from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlparse, urlsp
 
 import tldextract
 
-from newslake.core._links import AnchorRows, cached_target, normal_absolute, normal_root_relative
+from newslake.core._links import (
+    AnchorRows,
+    cached_target,
+    normal_absolute,
+    normal_directory_relative,
+    normal_root_relative,
+)
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -280,12 +286,20 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
         found = _TARGETS[raw] = _target(*normal)
         return found
     # Most of the others are plain root-relative paths ("/news/1"), the same in C once joined to the origin
-    # (`_links.normal_root_relative`, held to `_resolve_kind` by the same tests): 4.4 -> ~1 us a miss.
+    # (`_links.normal_root_relative`, held to `_resolve_kind` by tests like the first's): 4.4 -> ~1 us a miss.
     origin = contexts[_KeyedBy.ORIGIN]
     normal = normal_root_relative(raw, origin, _TRACKING_HINT)
     if normal is not None:
         found = _TARGETS[(raw, origin)] = _target(*normal)
         _TARGETS[raw] = _KeyedBy.ORIGIN
+        return found
+    # And a plain path relative to the page's directory ("story.html"): 13 -> ~1.9 us a miss (urljoin).
+    directory = contexts.get(_KeyedBy.DIRECTORY)
+    if directory is not None and (normal := normal_directory_relative(raw, directory, _TRACKING_HINT)) is not None:
+        found = _target(*normal)
+        if len(_TARGETS) < _DIRECTORY_ROOM:  # as the general path keeps such answers
+            _TARGETS[raw] = _KeyedBy.DIRECTORY
+            _TARGETS[(raw, directory)] = found
         return found
     href, keyed_by = _href_kind(raw)
     if keyed_by is _KeyedBy.BASE:
