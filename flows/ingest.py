@@ -8,8 +8,7 @@ with `make run` or `python -m flows.cli --seeds DIR --data DIR [--full]` (`flows
 import gc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +19,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.runners import cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
+from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, write_group
 from newslake.discover import batches
 from newslake.lake import WriteStats
@@ -43,31 +43,12 @@ def settle_long_lived() -> None:
     staged, and each collection traversed the new ones and freed nothing, since extraction makes no reference
     cycles (a test holds it to that). Collections during a 750-seed batch: 0.14-0.19 s with the freeze alone,
     0.03-0.09 s with both (peak memory unchanged); the flow's wall clock does not resolve the ~1.5%. Since
-    session 12 the batch itself runs with the collector off (`collector_paused`); the thresholds serve the
+    session 12 the batch itself runs with the collector off (`newslake.collector`); the thresholds serve the
     rest of the worker's work (the commit's merge steps).
     """
     gc.collect()
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector off while a batch runs in the worker, on again after (the previous state).
-
-    Extraction makes no reference cycles (`test_extraction_makes_no_reference_cycles`), and a 750-seed batch
-    of the bench's seeds left 92 unreachable objects for the collection after it, so the collector's passes
-    over the batch's records free nothing: with `COLLECTOR_THRESHOLDS` they still cost 19 young and one
-    middle collection a batch, 45-50 ms of ~2.1 s (timed with `gc.callbacks`; peak memory the same, 386
-    against 387 MiB). A higher threshold was not tried: fewer passes, each over more of the live records.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 T = TypeVar("T")

@@ -219,11 +219,14 @@ def resolve(plan: Plan, ledger: pl.DataFrame, batches: list[StagedBatch], run_id
     new_ledger = pl.concat([new_ledger, rows]).sort("seed_file")
     changed = not new_ledger.equals(ledger.sort("seed_file"))
 
-    ledger_shas = dict(zip(ledger["seed_file"], ledger["seed_sha256"], strict=True))
-    changed_content = sum(
-        1
-        for seed_file, sha in zip(processed["seed_file"], processed["seed_sha256"], strict=True)
-        if seed_file not in plan.new and ledger_shas.get(seed_file) != sha
+    # Seeds read again whose content the ledger holds otherwise (a join: a dict of the ledger's hashes cost
+    # ~0.1 s at 100 000 seeds, also in a run that read nothing).
+    changed_content = (
+        processed.select("seed_file", "seed_sha256")
+        .filter(~pl.col("seed_file").is_in(list(plan.new)))
+        .join(ledger.select("seed_file", held=pl.col("seed_sha256")), on="seed_file", how="left")
+        .filter(pl.col("held").ne_missing(pl.col("seed_sha256")))
+        .height
     )
     counts = {
         "seeds_seen": len(plan.stats),

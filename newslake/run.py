@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
+from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, commit, recover, validate_state, write_group
 from newslake.discover import batches, discover_seeds
 from newslake.lake import (
@@ -113,13 +114,14 @@ def ingest_run(
         clear_staging(root)  # rows a dead run staged: never merged, never claimed
         _record_run(root, run_row(run_id, started, version, options.full))
         try:
-            listing = discover_seeds(options.seeds)
             forced = previous.seed_files if previous else ()
-            plan = plan_run(listing, ledger, version, full=options.full, forced=forced)
+            with collector_paused():  # an archive's listing: hundreds of thousands of objects, no cycles
+                plan = plan_run(discover_seeds(options.seeds), ledger, version, full=options.full, forced=forced)
             log.info("%d seeds under %s, %d to read", len(plan.stats), options.seeds, len(plan.tasks))
             groups = batches(plan.tasks, max(1, options.batch_size), max(1, options.parallelism), _seed_bytes)
             staged = list(map_batches(options.seeds, options.data, groups, run_id, options.max_seed_bytes))
-            resolution = resolve(plan, ledger, staged, run_id, version)
+            with collector_paused():
+                resolution = resolve(plan, ledger, staged, run_id, version)
             # No more groups of merge steps than batches: the workers the batches started are warm, and a
             # worker started for the commit alone costs seconds of imports for milliseconds of merging.
             sharing = max(1, min(options.parallelism, len(groups)))

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from newslake import lake, version
 from newslake.batch import SeedTask
 from newslake.commit import ChunkWrite, day_chunks, share_out, write_chunk
-from newslake.discover import SeedStat, batches
+from newslake.discover import SeedStat, batches, discover_seeds
 from newslake.lake import PART_FILE, WriteStats, merge_large_day
-from newslake.ledger import Plan, plan_run
+from newslake.ledger import Plan, plan_run, resolve
 from newslake.run import RunOptions, RunSummary, ingest_run
 from schemas.tables import polars_schema
 from tests.conftest import assert_same, body, files_state, lake_content, make_seed, write
@@ -60,6 +60,16 @@ def test_touched_but_identical_seed_is_hashed_not_parsed(seeds: Path, tmp_path: 
     again = run(seeds, data)
     assert counts(again, "changed", "processed") == (0, 0)
     assert_same(lake_content(data), before)
+
+
+def test_a_seed_that_can_no_longer_be_read_counts_as_changed(seeds: Path, tmp_path: Path) -> None:
+    """Its content is not what the ledger holds: read again, it has no hash at all (here: grown over the limit)."""
+    data = tmp_path / "data"
+    run(seeds, data)
+    grown = (seeds / "a.txt").read_bytes() + b"<p>" + b"x" * 2000 + b"</p>"
+    write(seeds / "a.txt", grown)
+    again = run(seeds, data, max_seed_bytes=len(grown) - 1)
+    assert counts(again, "changed", "unchanged", "processed", "rejected") == (1, 3, 1, 1)
 
 
 def test_edit_one_add_one(seeds: Path, tmp_path: Path) -> None:
@@ -410,3 +420,37 @@ def test_the_plan_follows_its_rules_seed_by_seed(
     listing = [SeedStat(seed_file, size, mtime) for seed_file, (size, mtime) in sorted(listed.items())]
     planned = plan_run(listing, ledger, "v1", full=full, forced=forced)
     assert planned == plan_by_rows(listing, ledger, "v1", full=full, forced=forced)
+
+
+def test_a_runs_listing_plan_and_resolution_run_with_the_collector_paused(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They make an object or more a seed file and no cycles (`newslake.collector`): the cyclic collector is off
+    while they run, and on again after, also when the listing fails."""
+    import gc
+
+    import newslake.run
+
+    seen: dict[str, bool] = {}
+
+    def watched(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[name] = gc.isenabled()
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(newslake.run, "discover_seeds", watched("listing", discover_seeds))
+    monkeypatch.setattr(newslake.run, "plan_run", watched("plan", plan_run))
+    monkeypatch.setattr(newslake.run, "resolve", watched("resolution", resolve))
+    assert gc.isenabled()
+    run(seeds, tmp_path / "data")
+    assert seen == {"listing": False, "plan": False, "resolution": False} and gc.isenabled()
+
+    def failing(*args: Any) -> Any:
+        raise OSError("listing failed")
+
+    monkeypatch.setattr(newslake.run, "discover_seeds", failing)
+    with pytest.raises(OSError, match="listing failed"):
+        run(seeds, tmp_path / "data")
+    assert gc.isenabled()
