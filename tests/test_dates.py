@@ -134,6 +134,12 @@ def test_beijing_time_in_words_states_the_zone() -> None:
     assert (found.at, found.offset_minutes) == (datetime(2005, 4, 4, 22, 40, tzinfo=UTC), 480)
 
 
+def test_a_month_alone_is_not_shifted_to_beijing_time() -> None:
+    # It has no time of day to shift: "北京时间 2003年5月" is May, not the last afternoon of April in UTC.
+    [found] = dates_in_text("北京时间 2003年5月 正文")
+    assert (found.parsed.at, found.parsed.precision) == (datetime(2003, 5, 1, tzinfo=UTC), DatePrecision.MONTH)
+
+
 def test_numeric_dates_are_day_first_unless_that_is_no_date() -> None:
     assert [d.parsed.at.date().isoformat() for d in dates_in_text("发布日期： 7/5/2005 9:23:57 PM")] == ["2005-05-07"]
     assert [d.parsed.at.date().isoformat() for d in dates_in_text("on 7/25/2005")] == ["2005-07-25"]

@@ -298,24 +298,28 @@ def dates_in_text(text: str, spans: Iterable[tuple[int, int]] | None = None) -> 
     position and its label."""
     found: list[TextDate] = []
     scans = list(spans) if spans is not None else [(0, len(text))]
-    for pattern, order in (*_PATTERNS, (_NUMERIC_DMY, "numeric")):
+    for pattern, order in (*_PATTERNS, (_NUMERIC_DMY, "numeric"), (_CJK_MONTH, "month")):
         if _NEEDED.get(pattern, "") not in text:
             continue
         for start, end in scans:
             for match in pattern.finditer(text, start, end):
-                parsed = _from_match(match, order)
+                parsed = _text_match(match, order, text)
                 if parsed is not None:
-                    parsed = _with_beijing_time(parsed, text, match.start())
                     found.append(TextDate(parsed, match.start(), _labelled(text, match.start())))
-    for start, end in scans if _NEEDED[_CJK_MONTH] in text else ():
-        for match in _CJK_MONTH.finditer(text, start, end):
-            try:
-                at = datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
-            except ValueError:
-                continue
-            parsed = ParsedDate(at, DatePrecision.MONTH, has_zone=False)
-            found.append(TextDate(parsed, match.start(), _labelled(text, match.start())))
     return found
+
+
+def _text_match(match: re.Match[str], order: str, text: str) -> ParsedDate | None:
+    """The date a match in a page's text writes: a day (and time, in Beijing time when the text says so), or a
+    month alone ("2003年5月", no time to shift)."""
+    if order != "month":
+        parsed = _from_match(match, order)
+        return None if parsed is None else _with_beijing_time(parsed, text, match.start())
+    try:
+        at = datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
+    except ValueError:
+        return None
+    return ParsedDate(at, DatePrecision.MONTH, has_zone=False)
 
 
 def _distance(position: int, anchors: Iterable[tuple[int, float]]) -> float:
