@@ -14,6 +14,7 @@ import sys
 from typing import NoReturn
 
 from flows.api_server import ServerError, TemporaryServer
+from flows.runner_names import RUNNERS
 
 DESCRIPTION = """Bring the Parquet lake under DATA up to date with the seed files under SEEDS. Exit status: 0
 when the run ended (its rejects are in the lake), 1 when it could not start its temporary Prefect server or
@@ -30,7 +31,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="seeds a batch (default: the flow's)")
     parser.add_argument("--max-seed-bytes", type=int, help="larger seed files are rejected (default: the flow's)")
     parser.add_argument("--wait-lock", type=float, default=0.0, help="seconds to wait for another run's lock")
-    parser.add_argument("--runner", default="process", help="where batch tasks run: process (default), thread, dask")
+    parser.add_argument(
+        "--runner",
+        default="process",
+        choices=RUNNERS,
+        help="where batch tasks run (default: process; see flows.runners)",
+    )
     return parser
 
 

@@ -18,7 +18,8 @@ from typing import Any, Literal, Self
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-RUNNERS = ("process", "thread", "dask")
+from flows.runner_names import RUNNERS
+
 MIMALLOC = "cmeel-mimalloc"  # the distribution that ships mimalloc's shared library (a dependency on Linux)
 POLARS_ENGINE: Literal["in-memory"] = "in-memory"  # the workers' polars engine (see `_worker_env`)
 

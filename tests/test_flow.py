@@ -195,6 +195,27 @@ def test_cli_missing_seeds_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_cli_an_unknown_runner_is_refused_before_a_server_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flows.cli
+    from flows.api_server import TemporaryServer
+    from flows.runner_names import RUNNERS
+    from flows.runners import make_task_runner
+
+    def launch(*args: Any) -> Any:
+        raise AssertionError("a server was launched for a command line that cannot run")
+
+    monkeypatch.setattr(TemporaryServer, "launch", launch)
+    with pytest.raises(SystemExit) as refused:
+        flows.cli.main(["--runner", "nope"])
+    assert refused.value.code == 2
+    said = capsys.readouterr().err
+    assert all(name in said for name in RUNNERS)
+    for name in ("process", "thread"):  # (the dask one imports dask: the dask tests make it)
+        assert name in RUNNERS and make_task_runner(name) is not None
+
+
 def test_cli_unwritable_data_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
