@@ -395,7 +395,8 @@ cdef enum:
 cdef class ClassVerdicts:
     """`page_marks`'s `judge`: the verdict on a class/id pair it meets first (its key: class and id as UTF-8,
     a NUL between), kept in `verdicts` (cleared when it holds `limit`), as `content.class_verdict` gives it:
-    (a class or id word is a chrome word, or a class is a hiding class; the class may name a byline).
+    (a word of the class or id is a chrome word, or a name in either is a hiding class; the class may name a
+    byline).
 
     A pair of ASCII values (nearly all) is judged here, on the key's bytes: a chrome word is a maximal run of
     [a-z0-9] after lower-casing (what the trie between its lookarounds matches), a hiding class a maximal run
