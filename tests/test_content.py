@@ -309,7 +309,7 @@ _CLASS_PIECES = st.lists(
 
 
 @given(_CLASS_PIECES, _CLASS_PIECES)
-def test_the_compiled_class_verdict_is_class_verdicts(classes: str, ident: str) -> None:
+def test_the_compiled_class_verdict_answers_as_class_verdict(classes: str, ident: str) -> None:
     """`_tree.ClassVerdicts` (the page pass's verdict on a class/id pair met first) answers as `class_verdict`,
     the rule's patterns, for every pair: ASCII ones on their bytes, the others through `class_verdict`."""
     key = classes.encode() + b"\0" + ident.encode()
