@@ -499,3 +499,46 @@ def test_the_compiled_join_takes_a_directory_only() -> None:
     assert normal_directory_relative("b", "https://x.com/a", _TRACKING_HINT) is None
     assert normal_directory_relative("b", "https://x.com", _TRACKING_HINT) is None
     assert normal_directory_relative("b", "https://x.com/a/", _TRACKING_HINT) == ("https://x.com/a/b", "x.com")
+
+
+# Network-path references around what urljoin keeps of them: case, ports, users, empty and dot segments,
+# queries and fragments holding "/", "?" and "#", whitespace and controls (which urllib removes or keeps).
+_NETWORK_PATHS = st.builds(
+    "{}{}{}{}".format,
+    st.sampled_from(["//", " //", "///", "/", "//\t"]),
+    st.sampled_from(["x.com", "X.com", "x.com:80", "u@x.com", "x..com", "", "[::1]", "é.com", "a-b.example.co.uk"]),
+    st.text(alphabet="ab/.?#;=&é \t\x00", max_size=10),
+    st.sampled_from(["", "?utm_source=1", "#f", "?", "#"]),
+)
+
+
+@example("//x.com", "https://a.example/b")
+@example("//x.com?q#f", "http://a.example/b")
+@example("//x.com/a/../b", "https://a.example/b")
+@example("//x.com#f?q", "https://a.example/b")
+@settings(max_examples=400)
+@given(
+    _NETWORK_PATHS | _HREF_PIECES,
+    st.sampled_from(["https://a.example/b", "http://a.example/", "https://a.example:8443/c"]),
+)
+def test_the_compiled_join_of_network_paths_agrees_with_urljoin(href: str, base: str) -> None:
+    """`_links.normal_network_path` answers only what the general path (urljoin, then normalising) answers the
+    same, and every network-path href whose joined URL takes `normalise_http_url`'s pattern without a tracking
+    parameter."""
+    from newslake.core._links import normal_network_path
+    from newslake.core.urls import _ALREADY_NORMAL, _TRACKING_HINT, _href_kind, _joined_link, _KeyedBy, host_of
+
+    scheme = link_contexts(base)[_KeyedBy.SCHEME]
+    fast = normal_network_path(href, scheme, _TRACKING_HINT)
+    stripped = href.strip()
+    general = _ALREADY_NORMAL.fullmatch(f"{scheme}:{stripped}")
+    takes_the_pattern = (
+        stripped.startswith("//")
+        and _href_kind(href)[1] is _KeyedBy.BASE
+        and general is not None
+        and not (general.group(4) and _TRACKING_HINT.search(general.group(4)))
+    )
+    assert (fast is not None) == takes_the_pattern
+    if fast is not None:
+        url = _joined_link(stripped, base)
+        assert fast == (url, host_of(url))

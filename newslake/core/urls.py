@@ -13,6 +13,7 @@ from newslake.core._links import (
     cached_target,
     normal_absolute,
     normal_directory_relative,
+    normal_network_path,
     normal_root_relative,
 )
 
@@ -292,6 +293,12 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
     if normal is not None:
         found = _TARGETS[(raw, origin)] = _target(*normal)
         _TARGETS[raw] = _KeyedBy.ORIGIN
+        return found
+    # A network-path reference ("//cdn.example/x"), under the page's scheme: ~14 -> ~1.5 us a miss.
+    scheme = contexts.get(_KeyedBy.SCHEME)
+    if scheme is not None and (normal := normal_network_path(raw, scheme, _TRACKING_HINT)) is not None:
+        found = _TARGETS[(raw, scheme)] = _target(*normal)
+        _TARGETS[raw] = _KeyedBy.SCHEME
         return found
     # And a plain path relative to the page's directory ("story.html"): 13 -> ~1.9 us a miss (urljoin).
     directory = contexts.get(_KeyedBy.DIRECTORY)
