@@ -309,6 +309,11 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
             _TARGETS[(raw, directory)] = found
         return found
     href, keyed_by = _href_kind(raw)
+    if keyed_by is None and not href[:8].lower().startswith(("http://", "https://")):
+        # Another scheme (mailto:, javascript:, tel:), or nothing: unusable whatever the base, as normalising it
+        # would say after urllib's split and an exception caught (~9 -> ~3 us a miss).
+        unusable = _TARGETS[raw] = UrlError(f"not an http/https URL: {href[:200]!r}")
+        return unusable
     if keyed_by is _KeyedBy.BASE:
         keyed_by = _relative_kind(href)
     target: LinkTarget | UrlError
