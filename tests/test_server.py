@@ -1,5 +1,6 @@
 """Scheduled runs on a real `prefect server start` (loopback): `make serve`, and prefect.yaml with a worker."""
 
+import io
 import os
 import subprocess
 import sys
@@ -49,8 +50,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def lake_has_the_article(data: Path) -> bool:
+    """Read while the run writes: the file's bytes once (polars opens a path more than once, and a read racing
+    the run's rename of the file failed with "Invalid thrift"; each open sees a whole file, old or new)."""
     runs = data / "runs" / "part-0.parquet"
-    return runs.is_file() and "completed" in pl.read_parquet(runs)["status"].to_list()
+    if not runs.is_file():
+        return False
+    return "completed" in pl.read_parquet(io.BytesIO(runs.read_bytes()))["status"].to_list()
 
 
 def test_make_serve_registers_a_cron_deployment_and_a_triggered_run_writes(
