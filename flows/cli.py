@@ -67,7 +67,6 @@ def run(args: argparse.Namespace, server: TemporaryServer | None) -> int:
     """Check what the user can fix, then run the flow (on `server`, when this run has one)."""
     # Imported here, while the server starts (see the module's docstring).
     from flows import ingest
-    from flows.runners import RunnerError
     from newslake.batch import DEFAULT_MAX_SEED_BYTES
     from newslake.discover import SeedsError, check_seeds
     from newslake.lake import LakeError, LakeLocked, check_writable, lake_lock
@@ -88,11 +87,7 @@ def run(args: argparse.Namespace, server: TemporaryServer | None) -> int:
     except (SeedsError, LakeError) as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        flow_to_run = ingest.with_runner(args.runner)
-    except RunnerError as exc:
-        print(f"ingest: error: {exc}", file=sys.stderr)
-        return 2
+    flow_to_run = ingest.with_runner(args.runner)  # a name argparse took from `RUNNERS`
     if server is not None:
         server.wait_ready()
     with ingest.run_settings(temporary_server=server is not None):
