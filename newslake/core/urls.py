@@ -275,6 +275,17 @@ def _target(url: str, host: str) -> LinkTarget:
     return LinkTarget(url, url.partition("#")[0], host, registrable_domain(host))
 
 
+# The compiled joins of relative hrefs whose answer is in normal form, by the kind they are kept under (each
+# held to `_resolve_kind` by a differential test in `tests/test_urls.py`; their inputs do not overlap): a plain
+# root-relative path ("/news/1", 4.4 -> ~1 us a miss), a network-path reference ("//cdn.example/x", ~14 ->
+# ~1.5 us) and a plain path relative to the page's directory ("story.html", 13 -> ~1.9 us, urljoin's).
+_COMPILED_JOINS = (
+    (_KeyedBy.ORIGIN, normal_root_relative),
+    (_KeyedBy.SCHEME, normal_network_path),
+    (_KeyedBy.DIRECTORY, normal_directory_relative),
+)
+
+
 def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> LinkTarget | UrlError:
     """`link_target` for an href its cache does not answer: resolved, and kept where its kind allows. The
     link rows in C call this on their own misses, so that the cache is not asked twice."""
@@ -284,36 +295,16 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
     # (`_links.normal_absolute`, held to this module's own path by `tests/test_urls.py`): 2.0 -> 0.8 us each.
     normal = normal_absolute(raw, _TRACKING_HINT)
     if normal is not None:
-        found = _TARGETS[raw] = _target(*normal)
-        return found
-    # Most of the others are plain root-relative paths ("/news/1"), the same in C once joined to the origin
-    # (`_links.normal_root_relative`, held to `_resolve_kind` by tests like the first's): 4.4 -> ~1 us a miss.
-    origin = contexts[_KeyedBy.ORIGIN]
-    normal = normal_root_relative(raw, origin, _TRACKING_HINT)
-    if normal is not None:
-        found = _TARGETS[(raw, origin)] = _target(*normal)
-        _TARGETS[raw] = _KeyedBy.ORIGIN
-        return found
-    # A network-path reference ("//cdn.example/x"), under the page's scheme: ~14 -> ~1.5 us a miss.
-    scheme = contexts.get(_KeyedBy.SCHEME)
-    if scheme is not None and (normal := normal_network_path(raw, scheme, _TRACKING_HINT)) is not None:
-        found = _TARGETS[(raw, scheme)] = _target(*normal)
-        _TARGETS[raw] = _KeyedBy.SCHEME
-        return found
-    # And a plain path relative to the page's directory ("story.html"): 13 -> ~1.9 us a miss (urljoin).
-    directory = contexts.get(_KeyedBy.DIRECTORY)
-    if directory is not None and (normal := normal_directory_relative(raw, directory, _TRACKING_HINT)) is not None:
-        found = _target(*normal)
-        if len(_TARGETS) < _DIRECTORY_ROOM:  # as the general path keeps such answers
-            _TARGETS[raw] = _KeyedBy.DIRECTORY
-            _TARGETS[(raw, directory)] = found
-        return found
+        return _kept(raw, None, contexts, _target(*normal))
+    for kind, join in _COMPILED_JOINS:
+        context = contexts.get(kind)
+        if context is not None and (normal := join(raw, context, _TRACKING_HINT)) is not None:
+            return _kept(raw, kind, contexts, _target(*normal))
     href, keyed_by = _href_kind(raw)
     if keyed_by is None and not href[:8].lower().startswith(("http://", "https://")):
         # Another scheme (mailto:, javascript:, tel:), or nothing: unusable whatever the base, as normalising it
         # would say after urllib's split and an exception caught (~9 -> ~3 us a miss).
-        unusable = _TARGETS[raw] = UrlError(f"not an http/https URL: {href[:200]!r}")
-        return unusable
+        return _kept(raw, None, contexts, UrlError(f"not an http/https URL: {href[:200]!r}"))
     if keyed_by is _KeyedBy.BASE:
         keyed_by = _relative_kind(href)
     target: LinkTarget | UrlError
@@ -325,8 +316,16 @@ def _resolved_target(raw: str, base: str, contexts: dict[_KeyedBy, str]) -> Link
         target = UrlError(str(exc))
     else:
         target = _target(url, host_of(url))
-    # "?page=2" and "#top" are not kept: their answers hold for their page alone (keyed by the whole base, a
-    # first version filled the cache with one page's entries after another: full after ~2 300 pages).
+    return _kept(raw, keyed_by, contexts, target)
+
+
+def _kept(
+    raw: str, keyed_by: _KeyedBy | None, contexts: dict[_KeyedBy, str], target: LinkTarget | UrlError
+) -> LinkTarget | UrlError:
+    """`target`, kept in the cache as its kind allows: an answer that holds whatever the base under the href;
+    a relative one under (href, the part of the base it depends on), its kind under the href. "?page=2" and
+    "#top" are not kept: their answers hold for their page alone (keyed by the whole base, a first version
+    filled the cache with one page's entries after another: full after ~2 300 pages)."""
     if keyed_by is None:
         _TARGETS[raw] = target
     elif (context := contexts.get(keyed_by)) is not None and (
