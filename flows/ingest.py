@@ -8,7 +8,9 @@ with `make run` or `python -m flows.cli --seeds DIR --data DIR [--full]` (`flows
 import gc
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -16,14 +18,16 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows.runners import cores, describe, make_task_runner
-from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, stage_batch
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, read_seeds, stage_results
 from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, write_group
 from newslake.discover import batches
 from newslake.lake import WriteStats
 from newslake.run import DEFAULT_BATCH_SIZE, RunOptions, RunSummary, ingest_run
+from newslake.sharing import Share, WorkShares, run_share
 
 COLLECTOR_THRESHOLDS = (10_000, 10, 10)
 
@@ -80,18 +84,39 @@ BATCHES_PER_TASK = 8
 # No cache: inputs are large frames (hashing them costs more than the work) and every run must really run.
 @task(name="extract-batches", cache_policy=NO_CACHE)
 def extract_batches(
-    seeds: str, data: str, batches: Parcel[list[tuple[int, list[SeedTask]]]], run_id: str, max_bytes: int
+    seeds: str,
+    data: str,
+    batches: Parcel[Share],
+    run_id: str,
+    max_bytes: int,
+    shares: str | None = None,
+    number: int = 0,
 ) -> list[StagedBatch]:
     """Read, extract and validate batches of seeds (index, seeds), one after another, staging their rows under
-    DATA (CPU work: not retried, it would fail the same way)."""
+    DATA; with `shares` (the run's `WorkShares` directory), task `number` of them, also seeds taken over from
+    tasks still running (CPU work: not retried, it would fail the same way)."""
     settle_long_lived()
-    staged = []
-    for index, tasks in batches.contents:
-        with collector_paused():
-            staged.append(stage_batch(seeds, data, tasks, index, run_id, max_bytes))
-        status = staged[-1].outcomes["status"].value_counts().sort("status").rows()
-        get_run_logger().info("batch of %d seeds: %s", len(tasks), ", ".join(f"{n} {s}" for s, n in status))
-    return staged
+    size = max((len(tasks) for _, tasks in batches.contents), default=1)
+    produced = run_share(
+        WorkShares(shares) if shares is not None else None,
+        number,
+        batches.contents,
+        lambda tasks: read_seeds(seeds, tasks, max_bytes),
+        lambda index, results: stage_results(data, results, index, run_id),
+        size,
+    )
+    staged: list[StagedBatch] = []
+    while True:
+        with collector_paused():  # a batch: its seeds read, its rows staged
+            done = next(produced, None)
+        if done is None:
+            return staged
+        batch, over = done
+        staged.append(batch)
+        status = batch.outcomes["status"].value_counts().sort("status").rows()
+        counts = ", ".join(f"{n} {s}" for s, n in status)
+        taken = f" ({over} taken over from other tasks)" if over else ""
+        get_run_logger().info("batch of %d seeds%s: %s", batch.outcomes.height, taken, counts)
 
 
 @task(name="write-chunks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -114,8 +139,24 @@ def task_shares(count: int, workers: int) -> list[list[int]]:
 
 def map_as_tasks(seeds: str, data: str, groups: list[list[SeedTask]], run_id: str, max_bytes: int) -> list[StagedBatch]:
     shares = [[(index, groups[index]) for index in share] for share in task_shares(len(groups), cores())]
-    futures = extract_batches.map(seeds, data, [Parcel(share) for share in shares], run_id, max_bytes)
-    return [staged for future in futures for staged in future.result()]
+    with shared_out(shares, len(groups)) as directory:
+        futures = extract_batches.map(
+            seeds, data, [Parcel(share) for share in shares], run_id, max_bytes, directory, range(len(shares))
+        )
+        return [staged for future in futures for staged in future.result()]
+
+
+@contextmanager
+def shared_out(shares: list[Share], batch_count: int) -> Iterator[str | None]:
+    """The directory of the run's `WorkShares` while its tasks run, when they run on this machine's workers
+    (a process or thread pool) and are more than one; else None (each task runs its own batches)."""
+    runner = ingest_task_runner()
+    if len(shares) < 2 or not isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="newslake-shares-") as directory:
+        WorkShares.create(directory, shares, batch_count)
+        yield directory
 
 
 @flow(name="ingest", task_runner=make_task_runner("process"))

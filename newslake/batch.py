@@ -290,13 +290,17 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
     return BatchOutput(tables, pl.DataFrame(rows, schema=OUTCOME_SCHEMA))
 
 
+def read_seeds(seeds: Location, tasks: list[SeedTask], max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> list[Result]:
+    """Read and extract each seed of `tasks` (keys relative to SEEDS)."""
+    store = open_store(seeds)
+    return [process_seed(store, task, max_bytes) for task in tasks]
+
+
 def process_batch(
     seeds: Location, tasks: list[SeedTask], run_id: str, max_bytes: int = DEFAULT_MAX_SEED_BYTES
 ) -> BatchOutput:
     """Read, extract and validate a batch of seeds (keys relative to SEEDS)."""
-    store = open_store(seeds)
-    results = [process_seed(store, task, max_bytes) for task in tasks]
-    return build_tables(results, run_id, datetime.now(UTC))
+    return build_tables(read_seeds(seeds, tasks, max_bytes), run_id, datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -308,12 +312,17 @@ class StagedBatch:
     staged: dict[str, StagedRows]  # table -> where its rows wait (tables with rows only)
 
 
-def stage_batch(
-    seeds: Location, data: Location, tasks: list[SeedTask], index: int, run_id: str, max_bytes: int
-) -> StagedBatch:
-    """Process a batch and stage its rows under DATA, so only the small outcomes travel back."""
-    output = process_batch(seeds, tasks, run_id, max_bytes)
+def stage_results(data: Location, results: list[Result], index: int, run_id: str) -> StagedBatch:
+    """Validate a batch's results and stage its rows under DATA, so only the small outcomes travel back."""
+    output = build_tables(results, run_id, datetime.now(UTC))
     staged = {
         table: stage_rows(data, run_id, table, index, frame) for table, frame in output.tables.items() if frame.height
     }
     return StagedBatch(index, output.outcomes, staged)
+
+
+def stage_batch(
+    seeds: Location, data: Location, tasks: list[SeedTask], index: int, run_id: str, max_bytes: int
+) -> StagedBatch:
+    """Process a batch and stage its rows under DATA."""
+    return stage_results(data, read_seeds(seeds, tasks, max_bytes), index, run_id)

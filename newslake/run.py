@@ -36,7 +36,8 @@ from schemas.tables import TABLES
 # with 400 (three runs each; wall times are too noisy to tell), for a peak 12 MiB higher (403 vs 391 MiB).
 DEFAULT_BATCH_SIZE = 750
 
-# (seeds, data, batches of tasks, run id, max seed bytes) -> one staged batch per batch
+# (seeds, data, batches of tasks, run id, max seed bytes) -> staged batches holding every seed of the batches
+# once, each under an index of its own (a mapper may move seeds to other batches: `newslake.sharing`)
 BatchMapper = Callable[[str, str, list[list[SeedTask]], str, int], Iterable[StagedBatch]]
 # (data, groups of merge steps) -> every step's stats; each group is one unit of work (a task)
 WriteMapper = Callable[[str, list[list[ChunkWrite]]], Iterable[WriteStats]]

@@ -18,7 +18,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
 from flows.runners import WORKER_ENV, describe, make_task_runner, mimalloc_library
-from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, stage_batch
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask
 from newslake.commit import ChunkWrite
 from newslake.lake import PART_FILE
 from schemas.tables import TABLES
@@ -391,25 +391,51 @@ def test_a_batch_runs_with_the_cyclic_collector_paused(tmp_path: Path, monkeypat
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(GIVEN_SEED, seeds / GIVEN_SEED.name)
-    real = stage_batch  # what flows.ingest calls
-    seen: list[bool] = []
+    seen: list[tuple[str, bool]] = []
 
-    def watched(*args: Any) -> Any:
-        seen.append(gc.isenabled())
-        return real(*args)
+    def watched(name: str) -> Any:
+        real = getattr(flows.ingest, name)  # what flows.ingest calls
 
-    monkeypatch.setattr(flows.ingest, "stage_batch", watched)
+        def call(*args: Any) -> Any:
+            seen.append((name, gc.isenabled()))
+            return real(*args)
+
+        return call
+
+    for name in ("read_seeds", "stage_results"):
+        monkeypatch.setattr(flows.ingest, name, watched(name))
     assert gc.isenabled()
     one_batch(str(seeds), str(tmp_path / "data"))
-    assert seen == [False] and gc.isenabled()
+    assert seen == [("read_seeds", False), ("stage_results", False)] and gc.isenabled()
 
     def failing(*args: Any) -> Any:
         raise OSError("staging failed")
 
-    monkeypatch.setattr(flows.ingest, "stage_batch", failing)
+    monkeypatch.setattr(flows.ingest, "stage_results", failing)
     with pytest.raises(OSError, match="staging failed"):
         one_batch(str(seeds), str(tmp_path / "data"))
     assert gc.isenabled()
+
+
+@flow(task_runner=make_task_runner("thread"))
+def shares_of(count: int) -> tuple[str | None, bool]:
+    """The shares directory `map_as_tasks` would give `count` tasks, and whether it held the shares' state."""
+    from flows.ingest import shared_out
+
+    with shared_out([[(i, [SeedTask(f"s{i}")])] for i in range(count)], count) as directory:
+        return directory, directory is not None and (Path(directory) / "shares").is_file()
+
+
+def test_tasks_on_this_machines_workers_share_their_seeds_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two tasks or more on a thread or process pool get a shares directory for the run (removed after);
+    one task, or tasks on a Dask cluster (whose workers may be other machines), none."""
+    import flows.ingest
+
+    directory, held = shares_of(2)
+    assert directory is not None and held and not Path(directory).exists()
+    assert shares_of(1) == (None, False)
+    monkeypatch.setattr(flows.ingest, "ingest_task_runner", object)  # a runner of another kind: an object
+    assert shares_of(2) == (None, False)
 
 
 @pytest.mark.parametrize(
