@@ -3,7 +3,7 @@ still running, so that the workers finish together.
 
 A run splits its seeds into tasks of equal bytes before any runs (`newslake.discover.batches`), but equal bytes
 are not equal time: a shared machine's cores run at different speeds from one second to the next (1500 seeds
-on a 2-core host: the two workers' ~4 s tasks ended 0.09-0.91 s apart, median 0.25, in fourteen flow runs;
+on a 2-core host: the two workers' ~4 s tasks ended 0.02-1.29 s apart, median 0.21, in nineteen flow runs;
 0.00-0.13 s, median 0.04, with this), and an archive of mixed sites costs unequal time per byte. With seeds
 taken over at the end, the early worker ends about with the other instead of waiting for it.
 
@@ -32,8 +32,9 @@ from pathlib import Path
 
 from newslake.batch import Result, SeedTask, StagedBatch
 
-# Seeds claimed at a time: ~40 ms of work, so the workers end about that far apart at most.
-CHUNK_SEEDS = 16
+# Seeds claimed at a time (~20 ms of work on a quiet host; a claim costs ~20 us): what a task has claimed and
+# not read yet cannot be taken over, so the tasks' ends can be about that far apart.
+CHUNK_SEEDS = 8
 _HEADER = struct.Struct("<qq")  # (ranges, next batch index)
 _RANGE = struct.Struct("<qqq")  # (front, back, started) of a range
 _STATE_FILE = "shares"
@@ -124,8 +125,10 @@ class WorkShares:
             return Taken(share, front, stop, back)
 
     def take_back(self, count: int) -> Taken | None:
-        """Up to `count` seeds from the back of the range with the most left; None when every range is empty
-        or one has not started (its task will run on a worker that ends its own task first)."""
+        """Up to `count` seeds, and at most half of what is left (rounded up), from the back of the range with
+        the most left: its owner is reading too, so taking all of a short rest would leave the taker the
+        later one. None when every range is empty or one has not started (its task will run on a worker that
+        ends its own task first)."""
         with self._locked() as state:
             if not all(started for _, _, started in state.ranges):
                 return None
@@ -134,7 +137,7 @@ class WorkShares:
             if not left or left[share] <= 0:
                 return None
             back = state.ranges[share][1]
-            start = max(back - count, state.ranges[share][0])
+            start = back - min(count, (left[share] + 1) // 2)
             state.ranges[share][1] = start
             return Taken(share, start, back, start)
 

@@ -53,6 +53,7 @@ def test_every_seed_is_taken_once_in_any_order_of_claims(
     shares = WorkShares.create(tmp_path_factory.mktemp("shares"), plan([[n] for n in sizes]), len(sizes))
     taken: list[tuple[int, int]] = []
     fronts = [0] * len(sizes)
+    backs = list(sizes)
     started = [False] * len(sizes)
     for op, drawn, count in ops:
         share = drawn % len(sizes)
@@ -63,15 +64,23 @@ def test_every_seed_is_taken_once_in_any_order_of_claims(
             got = shares.take_front(share, count)
             if got is not None:
                 assert (got.share, got.start) == (share, fronts[share])  # the owner's next seeds, in order
-                assert 0 < got.stop - got.start <= count
+                assert 0 < got.stop - got.start <= count and got.stop <= backs[share] == got.back
                 fronts[share] = got.stop
                 taken += [(share, i) for i in range(got.start, got.stop)]
+            else:
+                assert fronts[share] == backs[share]
         else:
             got = shares.take_back(count)
+            left = [back - front for front, back in zip(fronts, backs, strict=True)]
             if not all(started):
                 assert got is None  # a task still waiting for a worker runs its own seeds
-            elif got is not None:
-                assert 0 < got.stop - got.start <= count and got.back == got.start
+            elif got is None:
+                assert max(left) == 0
+            else:
+                # from the back of the range with the most left, at most half of it (rounded up)
+                assert got.stop == backs[got.share] and left[got.share] == max(left)
+                assert 0 < got.stop - got.start <= min(count, (left[got.share] + 1) // 2) and got.back == got.start
+                backs[got.share] = got.start
                 taken += [(got.share, i) for i in range(got.start, got.stop)]
     for share in range(len(sizes)):
         shares.start(share)
@@ -147,13 +156,15 @@ def test_without_shares_a_task_runs_its_batches_as_planned() -> None:
 
 
 def test_seeds_taken_over_join_the_last_batch_up_to_twice_its_size(tmp_path: Path) -> None:
-    """Task 1 started but read nothing (a slow one): task 0 takes all of it over, into its own last batch
-    while that holds less than twice a batch, then into batches under new indices."""
+    """Task 1 started but read nothing (a slow one): task 0 takes all of it over, a chunk at a time and at most
+    half of what is left, into its own last batch while that holds less than twice a batch, then into
+    batches under new indices."""
     shares = plan([[10], [50]])
     work = WorkShares.create(tmp_path, shares, batch_count(shares))
     work.start(1)
     done = list(run_share(work, 0, shares[0], fake_read(0), fake_stage, 10))
-    assert [(batch.index, batch.outcomes.height, over) for batch, over in done] == [(0, 26, 16), (2, 32, 32), (3, 2, 2)]
+    shape = [(batch.index, batch.outcomes.height, over) for batch, over in done]
+    assert shape == [(0, 26, 16), (2, 24, 24), (3, 10, 10)]  # 8 + 8; 8 x 3; 5 + 3 + 1 + 1 (halves of the rest)
     assert sorted(staged_seeds(done)) == sorted(t.seed_file for share in shares for _, tasks in share for t in tasks)
     assert list(run_share(work, 1, shares[1], fake_read(0), fake_stage, 10)) == []  # nothing left to it
 
