@@ -9,11 +9,11 @@ taken over at the end, the early worker ends about with the other instead of wai
 
 The tasks of a run coordinate through one small file (`WorkShares`) on the machine their workers share (a
 process pool's or a thread pool's), locked with `flock` a claim at a time (a claim is `CHUNK_SEEDS` seeds,
-~40 ms of work). A task takes its own seeds from the front of its range, in order; once its range is empty and
-every task has started (a task still waiting for a worker gets this one when this task ends), it takes seeds
-from the back of the range with the most left, into its last batch (past twice a batch's seeds, a new batch
-under a new index); the owner's batches hold what is left to it. Which batch holds a seed changes nothing the run
-writes: `newslake.ledger.resolve` decides across batches.
+~20 ms of work on a quiet host). A task takes its own seeds from the front of its range, in order; once its
+range is empty and every task has started (a task still waiting for a worker gets this one when this task
+ends), it takes seeds from the back of the range with the most left, into its last batch (past twice a
+batch's seeds, a new batch under a new index); the owner's batches hold what is left to it. Which batch holds
+a seed changes nothing the run writes: `newslake.ledger.resolve` decides across batches.
 
 Rejected: more, smaller tasks for the pool to hand out (a task's hand-off and a batch's fixed costs are
 ~0.1 s a task, as much as the imbalance they would remove), and claims through the data store (an object
@@ -53,13 +53,11 @@ class SharingError(RuntimeError):
 
 @dataclass(frozen=True)
 class Taken:
-    """Seeds taken from a range: which range, their positions [start, stop) in it, and the range's back after
-    the claim (one past the last seed left to take)."""
+    """Seeds taken from a range: which range, and their positions [start, stop) in it."""
 
     share: int
     start: int
     stop: int
-    back: int
 
 
 @dataclass
@@ -122,7 +120,7 @@ class WorkShares:
                 return None
             stop = min(back, front + count)
             state.ranges[share][0] = stop
-            return Taken(share, front, stop, back)
+            return Taken(share, front, stop)
 
     def take_back(self, count: int) -> Taken | None:
         """Up to `count` seeds, and at most half of what is left (rounded up), from the back of the range with
@@ -139,7 +137,7 @@ class WorkShares:
             back = state.ranges[share][1]
             start = back - min(count, (left[share] + 1) // 2)
             state.ranges[share][1] = start
-            return Taken(share, start, back, start)
+            return Taken(share, start, back)
 
     def new_index(self) -> int:
         """A batch index no other batch of the run has."""
@@ -169,10 +167,10 @@ def run_share(
     is not read yet can still be taken over.
 
     Seeds taken over join the task's last batch (up to twice `batch_size` seeds, then a new one: memory of two
-    batches at most, at the end of a run only): a batch's rows are
-    validated and staged at its end (~0.3 s for 750 seeds on a busy 2-core host), which no other task can take
-    over, so a task that staged its own last batch first and took seeds over after would leave the others
-    that much of their work at least; this way every task ends with its staging, about together.
+    batches at most, at the end of a run only). A batch's rows are validated and staged at its end (~0.3-0.45 s
+    for 750 seeds on a busy 2-core host), work no other task can take over: a task that staged its own last
+    batch first and took seeds over after left the others that much at least (a first version: the tasks'
+    ends stayed 0.2-0.4 s apart). This way every task ends with its own staging, about together.
     """
     if shares is None:
         for index, tasks in share:
