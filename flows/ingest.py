@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.runners import cores, describe, make_task_runner
+from flows.runners import WorkerEnvironment, cores, describe, make_task_runner
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, read_seeds, stage_results
 from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, write_group
@@ -149,9 +149,10 @@ def map_as_tasks(seeds: str, data: str, groups: list[list[SeedTask]], run_id: st
 @contextmanager
 def shared_out(shares: list[Share], batch_count: int) -> Iterator[str | None]:
     """The directory of the run's `WorkShares` while its tasks run, when they run on this machine's workers
-    (a process or thread pool) and are more than one; else None (each task runs its own batches)."""
+    (a process or thread pool, or the Dask runner's own LocalCluster) and are more than one; else None (each
+    task runs its own batches: a cluster at an address may be other machines, which share no file)."""
     runner = ingest_task_runner()
-    if len(shares) < 2 or not isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner):
+    if len(shares) < 2 or not isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner | WorkerEnvironment):
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="newslake-shares-") as directory:

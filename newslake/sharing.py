@@ -8,12 +8,13 @@ on a 2-core host: the two workers' ~4 s tasks ended 0.02-1.29 s apart, median 0.
 taken over at the end, the early worker ends about with the other instead of waiting for it.
 
 The tasks of a run coordinate through one small file (`WorkShares`) on the machine their workers share (a
-process pool's or a thread pool's), locked with `flock` a claim at a time (a claim is `CHUNK_SEEDS` seeds,
-~20 ms of work on a quiet host). A task takes its own seeds from the front of its range, in order; once its
-range is empty and every task has started (a task still waiting for a worker gets this one when this task
-ends), it takes seeds from the back of the range with the most left, into its last batch (past twice a
-batch's seeds, a new batch under a new index); the owner's batches hold what is left to it. Which batch holds
-a seed changes nothing the run writes: `newslake.ledger.resolve` decides across batches.
+process pool's, a thread pool's or the Dask runner's own LocalCluster's), locked with `flock` a claim at a
+time (a claim is `CHUNK_SEEDS` seeds, ~20 ms of work on a quiet host). A task takes its own seeds from the
+front of its range, in order; once its range is empty and every task has started (a task still waiting for a
+worker gets this one when this task ends), it takes seeds from the back of the range with the most left, into
+its last batch (past twice a batch's seeds, a new batch under a new index); the owner's batches hold what is
+left to it. Which batch holds a seed changes nothing the run writes: `newslake.ledger.resolve` decides across
+batches.
 
 Rejected: more, smaller tasks for the pool to hand out (a task's hand-off and a batch's fixed costs are
 ~0.1 s a task, as much as the imbalance they would remove), and claims through the data store (an object

@@ -427,15 +427,19 @@ def shares_of(count: int) -> tuple[str | None, bool]:
 
 
 def test_tasks_on_this_machines_workers_share_their_seeds_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two tasks or more on a thread or process pool get a shares directory for the run (removed after);
-    one task, or tasks on a Dask cluster (whose workers may be other machines), none."""
+    """Two tasks or more on a thread or process pool or the Dask runner's own LocalCluster get a shares
+    directory for the run (removed after); one task, or tasks on a Dask cluster at an address (whose workers
+    may be other machines), none."""
+    from prefect_dask.task_runners import DaskTaskRunner
+
     import flows.ingest
 
     directory, held = shares_of(2)
     assert directory is not None and held and not Path(directory).exists()
     assert shares_of(1) == (None, False)
-    monkeypatch.setattr(flows.ingest, "ingest_task_runner", object)  # a runner of another kind: an object
-    assert shares_of(2) == (None, False)
+    for runner, shared in ((make_task_runner("dask"), True), (DaskTaskRunner(address="tcp://127.0.0.1:1"), False)):
+        monkeypatch.setattr(flows.ingest, "ingest_task_runner", lambda runner=runner: runner)
+        assert (shares_of(2)[0] is not None) is shared
 
 
 @pytest.mark.parametrize(
