@@ -111,21 +111,22 @@ def staged_seeds(batches: list[tuple[StagedBatch, int]]) -> list[str]:
 def run_task(directory: str, number: int, share: Share, seconds_a_seed: float, ready: Any, out: Any) -> None:
     """One task in a process of its own, started with the others (`ready`, a barrier): puts (its number, and
     (batch index, its seeds, how many were taken over) per staged batch) on `out`."""
-    ready.wait()
+    ready.wait(timeout=60)
     done = run_share(WorkShares(directory), number, share, fake_read(seconds_a_seed), fake_stage, 100)
     out.put((number, [(batch.index, list(batch.outcomes["seed_file"]), over) for batch, over in done]))
 
 
 def test_a_fast_task_takes_over_the_end_of_a_slow_one_in_other_processes(tmp_path: Path) -> None:
     """Three tasks in three processes at once, one of them ten times slower a seed: the others take over
-    the end of its range, every seed is staged once, and no two batches share an index."""
+    the end of its range, every seed is staged once, and no two batches share an index. (The fast ones read
+    their own seeds for 0.5 s: the slow one has started long before, even on a busy machine.)"""
     shares = plan([[60, 40], [100], [100]])
     WorkShares.create(tmp_path, shares, batch_count(shares))
-    speeds = [0.02, 0.002, 0.002]
+    speeds = [0.05, 0.005, 0.005]
     context = multiprocessing.get_context("spawn")
     ready, out = context.Barrier(len(shares)), context.Queue()
     processes = [
-        context.Process(target=run_task, args=(str(tmp_path), n, share, speeds[n], ready, out))
+        context.Process(target=run_task, args=(str(tmp_path), n, share, speeds[n], ready, out), daemon=True)
         for n, share in enumerate(shares)
     ]
     for process in processes:
@@ -204,7 +205,7 @@ def taking_over_in_turn(
 
 def test_the_lake_does_not_depend_on_which_task_read_a_seed(tmp_path: Path) -> None:
     """A run whose second task's seeds were all taken over by the first writes the lake a run of the planned
-    batches writes, among them a URL crawled twice in different batches (the later crawl wins either way)."""
+    batches writes, a URL crawled twice among them (the later crawl wins either way)."""
     seeds = tmp_path / "seeds"
     write(seeds / "a.txt", GIVEN_SEED.read_bytes())
     write(seeds / "b.txt", make_seed(body("Bravo story."), url="https://ex.com/b"))
