@@ -18,9 +18,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.runners import WorkerEnvironment, cores, describe, make_task_runner
+from flows.runners import cores, describe, make_task_runner, on_this_machine
 from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, read_seeds, stage_results
 from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, write_group
@@ -148,11 +147,9 @@ def map_as_tasks(seeds: str, data: str, groups: list[list[SeedTask]], run_id: st
 
 @contextmanager
 def shared_out(shares: list[Share], batch_count: int) -> Iterator[str | None]:
-    """The directory of the run's `WorkShares` while its tasks run, when they run on this machine's workers
-    (a process or thread pool, or the Dask runner's own LocalCluster) and are more than one; else None (each
-    task runs its own batches: a cluster at an address may be other machines, which share no file)."""
-    runner = ingest_task_runner()
-    if len(shares) < 2 or not isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner | WorkerEnvironment):
+    """The directory of the run's `WorkShares` while its tasks run, when they are more than one and run on
+    this machine's workers (`flows.runners.on_this_machine`); else None (each task runs its own batches)."""
+    if len(shares) < 2 or not on_this_machine(ingest_task_runner()):
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="newslake-shares-") as directory:

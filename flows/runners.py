@@ -117,6 +117,13 @@ class WorkerProcesses(WorkerEnvironment, ProcessPoolTaskRunner):
     """Prefect's process pool, its workers started with `WORKER_ENV` (the pool spawns them at the first task)."""
 
 
+def on_this_machine(runner: TaskRunner[Any] | None) -> bool:
+    """Whether the runner's workers run on this machine, where they can share a file (`newslake.sharing`): a
+    process or thread pool, or the Dask runner's own LocalCluster; not a Dask cluster at an address, whose
+    workers may be other machines."""
+    return isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner | WorkerEnvironment)
+
+
 def make_task_runner(kind: str, dask_address: str | None = None) -> TaskRunner[Any]:
     if kind == "process":
         return WorkerProcesses(max_workers=cores())

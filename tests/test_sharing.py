@@ -173,7 +173,7 @@ def test_seeds_taken_over_join_the_last_batch_up_to_twice_its_size(tmp_path: Pat
 def test_a_damaged_shares_file_is_an_error(tmp_path: Path) -> None:
     work = WorkShares.create(tmp_path, plan([[3], [4]]), 2)
     (tmp_path / "shares").write_bytes(b"\x02" + bytes(20))
-    with pytest.raises(SharingError, match=r"bytes for 2 ranges|not a shares file"):
+    with pytest.raises(SharingError, match="21 bytes for 2 ranges"):
         work.take_front(0, 1)
 
 
