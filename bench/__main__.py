@@ -30,7 +30,7 @@ from newslake.core.seed import decode_seed, split_header
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 PAIRS = 5  # (one-seed run, full run) pairs behind the flow's medians
-RERUN_PAIRS = 3  # (no-seed run, rerun) pairs behind the rerun's
+RERUN_PAIRS = 5  # (no-seed run, rerun) pairs behind the rerun's, in turn which runs first
 FLOOR_BESIDE = "floor again, a share after each flow pair"
 FLOOR_MALLOC = "floor, fresh process, C library's malloc, median of 3"
 FLOOR_MIMALLOC = "floor, fresh process, workers' mimalloc, median of 3"
@@ -225,11 +225,12 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     # two, for the same reason as above (single runs put the rerun's cost anywhere in -0.13..0.58 s). The
     # no-seed runs go to a lake that exists, as the rerun's does: one made fresh each time took ~0.2 s more
     # (medians of four: 8.08 against 7.86 s), and the rerun came out cheaper than nothing (-0.15 s).
+    # Five pairs, each other one with the rerun first (session 20): a rerun costs ~20 ms more than a run over no
+    # seed in-process (the listing and the ledger), but one wall of such a pair moved by ±0.5 s here, and a
+    # median of three same-order pairs once came out at 0.54 s; in turn, a slow spell or a drift in the
+    # host's speed weighs on both sides.
     flow_run(empty, work / "data-empty", env)
-    reruns = [
-        (flow_run(empty, work / "data-empty", env)[0], flow_run(seeds, work / "data-0", env)[0])
-        for _ in range(RERUN_PAIRS)
-    ]
+    reruns = [rerun_pair(empty, seeds, work, env, rerun_first=i % 2 == 1) for i in range(RERUN_PAIRS)]
     peak_n = max(peak for _, _, peak in pairs)
     rows[f"ingest flow on 1 seed (fixed start-up), median of {PAIRS}"] = statistics.median(p[0] for p in pairs)
     rows[f"ingest flow, wall, median of {PAIRS}"] = statistics.median(p[1] for p in pairs)
@@ -245,6 +246,13 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
         build_seeds(seeds3, 3 * n)
         _, peak_3n = flow_run(seeds3, work / "data3", env)
     return rows, peak_n, peak_3n
+
+
+def rerun_pair(empty: Path, seeds: Path, work: Path, env: dict[str, str], rerun_first: bool) -> tuple[float, float]:
+    """Walls of a run over no seed (into a lake that exists) and of a rerun over the first full run's lake."""
+    runs = [(empty, work / "data-empty"), (seeds, work / "data-0")]
+    walls = [flow_run(source, data, env)[0] for source, data in (runs[::-1] if rerun_first else runs)]
+    return (walls[1], walls[0]) if rerun_first else (walls[0], walls[1])
 
 
 def ratios_of(rows: dict[str, float], n: int, peak_n: int, peak_3n: int) -> dict[str, float]:

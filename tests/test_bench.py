@@ -17,6 +17,7 @@ from bench.__main__ import (
     floor_and_core,
     ratios_of,
     report,
+    rerun_pair,
     trafilatura_sample,
 )
 from bench.largeday import DAY, real_rows, stage_day
@@ -51,6 +52,27 @@ def test_trafilatura_sample_is_a_spread_tenth_measured_in_shares() -> None:
     shares = [sample[i::PAIRS] for i in range(PAIRS)]  # one after each flow pair
     assert sorted(name for share in shares for name in share) == sample  # together they cover it once
     assert trafilatura_sample(names[:7]) == names[:1]
+
+
+def test_rerun_pairs_take_turns_and_name_each_wall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other pair runs the rerun first; either way the pair is (no-seed wall, rerun wall), each run
+    into its own lake."""
+    runs: list[tuple[Path, Path]] = []
+
+    def flow_run(seeds: Path, data: Path, env: dict[str, str]) -> tuple[float, int]:
+        runs.append((seeds, data))
+        return (1.0 if seeds.name == "empty" else 2.0), 0
+
+    monkeypatch.setattr("bench.__main__.flow_run", flow_run)
+    empty, seeds = tmp_path / "empty", tmp_path / "seeds"
+    assert rerun_pair(empty, seeds, tmp_path, {}, rerun_first=False) == (1.0, 2.0)
+    assert rerun_pair(empty, seeds, tmp_path, {}, rerun_first=True) == (1.0, 2.0)
+    assert runs == [
+        (empty, tmp_path / "data-empty"),
+        (seeds, tmp_path / "data-0"),
+        (seeds, tmp_path / "data-0"),
+        (empty, tmp_path / "data-empty"),
+    ]
 
 
 def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
