@@ -15,6 +15,7 @@ from bench.__main__ import (
     build_seeds,
     floor_allocators,
     floor_and_core,
+    flow_pair,
     ratios_of,
     report,
     rerun_pair,
@@ -52,6 +53,27 @@ def test_trafilatura_sample_is_a_spread_tenth_measured_in_shares() -> None:
     shares = [sample[i::PAIRS] for i in range(PAIRS)]  # one after each flow pair
     assert sorted(name for share in shares for name in share) == sample  # together they cover it once
     assert trafilatura_sample(names[:7]) == names[:1]
+
+
+def test_flow_pairs_take_turns_and_name_each_wall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other flow pair runs the full run first; either way the pair is (one-seed wall, full wall, the full
+    run's peak), each run into the lake of its own pair."""
+    runs: list[tuple[Path, Path]] = []
+
+    def flow_run(seeds: Path, data: Path, env: dict[str, str]) -> tuple[float, int]:
+        runs.append((seeds, data))
+        return (1.0, 10) if seeds.name == "one" else (3.0, 30)
+
+    monkeypatch.setattr("bench.__main__.flow_run", flow_run)
+    one, seeds = tmp_path / "one", tmp_path / "seeds"
+    assert flow_pair(one, seeds, tmp_path, 0, {}, full_first=False) == (1.0, 3.0, 30)
+    assert flow_pair(one, seeds, tmp_path, 1, {}, full_first=True) == (1.0, 3.0, 30)
+    assert runs == [
+        (one, tmp_path / "data-one-0"),
+        (seeds, tmp_path / "data-0"),
+        (seeds, tmp_path / "data-1"),
+        (one, tmp_path / "data-one-1"),
+    ]
 
 
 def test_rerun_pairs_take_turns_and_name_each_wall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +118,13 @@ def test_report_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     assert ratios["processing / floor speed that 10x trafilatura asks"] == 15.0
     assert abs(ratios["peak RSS 3N / N (target <= 1.2)"] - 1.1) < 1e-9
     assert "processing / floor speed, the floor on mimalloc too" not in ratios  # no allocator rows, no ratio
+    assert not any(name.endswith(" pair") for name in ratios)  # no spread rows, no spread ratios
+    rows[f"ingest flow, processing, least of the {PAIRS} pairs"] = 1.0
+    rows[f"ingest flow, processing, most of the {PAIRS} pairs"] = 4.0
+    ratios = ratios_of(rows, 10, 1024 * 300, 1024 * 330)
+    assert ratios["speed-up over trafilatura, fastest pair"] == 2.0  # trafilatura 2 s / 1 s
+    assert ratios["speed-up over trafilatura, slowest pair"] == 0.5
+    assert ratios["speed-up over trafilatura (target >= 10)"] == 1.0  # the median's, as before
     rows[FLOOR_MALLOC], rows[FLOOR_MIMALLOC] = 2.0, 1.6  # mimalloc: the floor in 0.8 of the time
     ratios = ratios_of(rows, 10, 1024 * 300, 1024 * 330)
     assert abs(ratios["processing / floor speed, the floor on mimalloc too"] - 1.2) < 1e-9
