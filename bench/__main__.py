@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lxml.html
 import polars as pl
@@ -34,6 +34,8 @@ RERUN_PAIRS = 5  # (no-seed run, rerun) pairs behind the rerun's, in turn which 
 FLOOR_BESIDE = "floor again, a share after each flow pair"
 FLOOR_MALLOC = "floor, fresh process, C library's malloc, median of 3"
 FLOOR_MIMALLOC = "floor, fresh process, workers' mimalloc, median of 3"
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 def source_seeds() -> list[bytes]:
@@ -237,8 +239,8 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     rows["ingest flow, processing (wall - 1-seed run)"] = statistics.median(p[1] - p[0] for p in pairs)
     # What one pair alone would have said (session 20: two benches of the same code a few minutes apart put
     # processing at 5.90 and 3.44 s, 8.5x and 11.0x trafilatura): the median is the measure, these its spread.
-    rows[f"ingest flow, processing, least of the {PAIRS} pairs"] = min(p[1] - p[0] for p in pairs)
-    rows[f"ingest flow, processing, most of the {PAIRS} pairs"] = max(p[1] - p[0] for p in pairs)
+    rows[pairs_row("least")] = min(p[1] - p[0] for p in pairs)
+    rows[pairs_row("most")] = max(p[1] - p[0] for p in pairs)
     rows[f"ingest flow on no seed (no workers), median of {RERUN_PAIRS}"] = statistics.median(r[0] for r in reruns)
     rows[f"rerun, nothing changed, wall, median of {RERUN_PAIRS}"] = statistics.median(r[1] for r in reruns)
     rows["rerun, nothing changed (wall - no-seed run)"] = statistics.median(r[1] - r[0] for r in reruns)
@@ -252,28 +254,40 @@ def measure(n: int, work: Path, env: dict[str, str], memory_3n: bool) -> tuple[d
     return rows, peak_n, peak_3n
 
 
+def pairs_row(word: str) -> str:
+    """The row of the least or most processing one (one-seed run, full run) pair measured."""
+    return f"ingest flow, processing, {word} of the {PAIRS} pairs"
+
+
+def in_turn(first: Callable[[], A], second: Callable[[], B], second_first: bool) -> tuple[A, B]:
+    """(first(), second()), the two run in the order asked: the pairs of flow runs take turns (session 20), so
+    that a drift in the host's speed does not always fall on the same side of their difference."""
+    if second_first:
+        later = second()
+        return first(), later
+    earlier = first()
+    return earlier, second()
+
+
 def flow_pair(
     one: Path, seeds: Path, work: Path, i: int, env: dict[str, str], full_first: bool
 ) -> tuple[float, float, int]:
-    """Walls of the `i`th one-seed run and full run, each into a fresh lake, and the full run's peak RSS (KiB).
-    Every other pair runs the full run first (session 20), as the rerun pairs do, so that a drift in the
-    host's speed does not always fall on the same side of the difference."""
-
-    def single() -> float:
-        return flow_run(one, work / f"data-one-{i}", env)[0]
-
-    if full_first:
-        full, peak = flow_run(seeds, work / f"data-{i}", env)
-        return single(), full, peak
-    wall = single()
-    return (wall, *flow_run(seeds, work / f"data-{i}", env))
+    """Walls of the `i`th one-seed run and full run, each into a fresh lake, and the full run's peak RSS (KiB)."""
+    single, (full, peak) = in_turn(
+        lambda: flow_run(one, work / f"data-one-{i}", env)[0],
+        lambda: flow_run(seeds, work / f"data-{i}", env),
+        full_first,
+    )
+    return single, full, peak
 
 
 def rerun_pair(empty: Path, seeds: Path, work: Path, env: dict[str, str], rerun_first: bool) -> tuple[float, float]:
     """Walls of a run over no seed (into a lake that exists) and of a rerun over the first full run's lake."""
-    runs = [(empty, work / "data-empty"), (seeds, work / "data-0")]
-    walls = [flow_run(source, data, env)[0] for source, data in (runs[::-1] if rerun_first else runs)]
-    return (walls[1], walls[0]) if rerun_first else (walls[0], walls[1])
+    return in_turn(
+        lambda: flow_run(empty, work / "data-empty", env)[0],
+        lambda: flow_run(seeds, work / "data-0", env)[0],
+        rerun_first,
+    )
 
 
 def ratios_of(rows: dict[str, float], n: int, peak_n: int, peak_3n: int) -> dict[str, float]:
@@ -290,7 +304,7 @@ def ratios_of(rows: dict[str, float], n: int, peak_n: int, peak_3n: int) -> dict
     }
     # The same against one pair alone, the slowest and the fastest: how far a pair's noise reaches.
     for word, pace in (("most", "slowest"), ("least", "fastest")):
-        if (pair := rows.get(f"ingest flow, processing, {word} of the {PAIRS} pairs")) is not None:
+        if (pair := rows.get(pairs_row(word))) is not None:
             ratios[f"speed-up over trafilatura, {pace} pair"] = trafilatura / pair
     # What the target above asks of the first one: trafilatura's time is ~10x the floor's on this machine, so
     # 10x trafilatura is processing at about the floor's speed (the issue's moonshot).
