@@ -1,0 +1,134 @@
+"""Seeds read ahead of their extraction (`batch.read_ahead`, `batch.read_seeds`): same results, bounded reads."""
+
+import hashlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newslake import batch
+from newslake.batch import (
+    READ_AHEAD_BYTES,
+    READ_AHEAD_SEEDS,
+    Extracted,
+    Rejected,
+    SeedTask,
+    Unchanged,
+    process_seed,
+    read_ahead,
+    read_seeds,
+)
+from newslake.storage import LocalStore
+from tests.conftest import body, make_seed
+
+
+class _Recorder:
+    """An executor that runs each read at once, on the caller's thread, and records the order of the reads."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    def submit(self, read: Callable[[int], bytes], item: int) -> "Future[bytes]":
+        self.started.append(item)
+        future: Future[bytes] = Future()
+        future.set_result(read(item))
+        return future
+
+
+@settings(max_examples=200, deadline=None)
+@given(weights=st.lists(st.integers(1, READ_AHEAD_BYTES + 1), max_size=3 * READ_AHEAD_SEEDS))
+def test_read_ahead_hands_out_each_item_in_order_with_reads_started_as_far_ahead_as_the_bounds_allow(
+    weights: list[int],
+) -> None:
+    recorder = _Recorder()
+    items = list(range(len(weights)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "_readers", lambda: recorder)
+        handed = []
+        for item, future in read_ahead(lambda i: f"{i}".encode(), items, lambda i: weights[i]):
+            assert future.result() == f"{item}".encode()
+            ahead = len(recorder.started)  # items[item:ahead] read and not handed out before this one
+            assert recorder.started == items[:ahead] and ahead > item
+            in_flight = items[item:ahead]
+            # Within the bounds (one read at least, however heavy) ...
+            assert len(in_flight) <= READ_AHEAD_SEEDS
+            assert len(in_flight) == 1 or sum(weights[i] for i in in_flight) <= READ_AHEAD_BYTES
+            # ... and as far ahead as they allow: the next item would break one.
+            if ahead < len(items):
+                fuller = items[item : ahead + 1]
+                assert len(fuller) > READ_AHEAD_SEEDS or sum(weights[i] for i in fuller) > READ_AHEAD_BYTES
+            handed.append(item)
+    assert handed == items
+
+
+class _Rendezvous(LocalStore):
+    """A folder whose first seed can be read only once the second one's read has started."""
+
+    def __init__(self, root: Path, first: str, second: str) -> None:
+        super().__init__(root)
+        self.first, self.second = first, second
+        self.second_started = threading.Event()
+
+    def read_bytes(self, key: str) -> bytes:
+        if key == self.second:
+            self.second_started.set()
+        elif key == self.first and not self.second_started.wait(timeout=20):
+            raise OSError("the second seed was not read while the first one waited")
+        return super().read_bytes(key)
+
+
+def test_seeds_are_read_while_earlier_ones_wait(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(make_seed(body(f"Seed {name} has its own text.")))
+    store = _Rendezvous(tmp_path, "a.txt", "b.txt")
+    results = read_seeds(store, [SeedTask("a.txt"), SeedTask("b.txt")])
+    assert [type(r) for r in results] == [Extracted, Extracted], results
+
+
+class _Broken(LocalStore):
+    """A folder with a bug: reading one seed raises an error no store should."""
+
+    def read_bytes(self, key: str) -> bytes:
+        if key == "bug.txt":
+            raise RuntimeError("a bug in the store")
+        return super().read_bytes(key)
+
+
+def _summary(result: Any) -> tuple[Any, ...]:
+    if isinstance(result, Extracted):
+        return ("article", result.seed_file, result.seed_sha256, result.article)
+    if isinstance(result, Rejected):
+        return ("rejected", result.seed_file, result.seed_sha256, result.stage, result.reason)
+    assert isinstance(result, Unchanged)
+    return ("unchanged", result.seed_file, result.seed_sha256)
+
+
+def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path) -> None:
+    seeds = {f"s{i:02d}.txt": make_seed(body(f"Article number {i} says something.")) for i in range(40)}
+    seeds["big.txt"] = make_seed(body("x" * 5000))
+    seeds["empty.txt"] = b""
+    seeds["same.txt"] = make_seed(body("Nothing changed in this one."))
+    seeds["bug.txt"] = make_seed(body("Never read."))
+    for name, data in seeds.items():
+        (tmp_path / name).write_bytes(data)
+    tasks = [SeedTask(name, size=len(data)) for name, data in seeds.items()]
+    tasks[tasks.index(SeedTask("big.txt", size=len(seeds["big.txt"])))] = SeedTask("big.txt", size=None)
+    unchanged = hashlib.sha256(seeds["same.txt"]).hexdigest()
+    tasks[tasks.index(SeedTask("same.txt", size=len(seeds["same.txt"])))] = SeedTask("same.txt", ledger_sha=unchanged)
+    tasks += [SeedTask("gone.txt", size=10), SeedTask("listed-too-large.txt", size=10**9)]
+    store = _Broken(tmp_path)
+    together = read_seeds(store, tasks, max_bytes=4000)
+    alone = [process_seed(store, task, max_bytes=4000) for task in tasks]
+    assert [_summary(r) for r in together] == [_summary(r) for r in alone]
+    kinds = {_summary(r)[1]: _summary(r)[0::3] for r in together}
+    assert kinds["big.txt"] == ("rejected", "read")
+    assert kinds["gone.txt"] == ("rejected", "read")
+    assert kinds["listed-too-large.txt"] == ("rejected", "read")
+    assert kinds["bug.txt"] == ("rejected", "extract")
+    assert kinds["same.txt"] == ("unchanged",)
+    assert sum(r.reason == "internal_error" for r in together if isinstance(r, Rejected)) == 1
