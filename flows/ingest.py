@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.runners import cores, describe, make_task_runner, on_this_machine
-from newslake.batch import DEFAULT_MAX_SEED_BYTES, SeedTask, StagedBatch, read_seeds, stage_results
+from newslake.batch import DEFAULT_MAX_SEED_BYTES, EarlyReads, SeedTask, StagedBatch, read_seeds, stage_results
 from newslake.collector import collector_paused
 from newslake.commit import ChunkWrite, write_group
 from newslake.discover import batches
@@ -96,11 +96,12 @@ def extract_batches(
     tasks still running (CPU work: not retried, it would fail the same way)."""
     settle_long_lived()
     size = max((len(tasks) for _, tasks in batches.contents), default=1)
+    early: EarlyReads[SeedTask] = EarlyReads()  # the reads of the task's next claim, started during this one
     produced = run_share(
         WorkShares(shares) if shares is not None else None,
         number,
         batches.contents,
-        lambda tasks: read_seeds(seeds, tasks, max_bytes),
+        lambda tasks, following: read_seeds(seeds, tasks, max_bytes, following, early),
         lambda index, results: stage_results(data, results, index, run_id),
         size,
     )

@@ -7,7 +7,6 @@ unchanged (its content hash is the one the ledger knows); each gets a row in the
 
 import hashlib
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
@@ -303,8 +302,11 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
 
 # Seeds are read ahead of the one being extracted, on threads: a read waits on the disk or the network with
 # the GIL released, so the wait overlaps the extraction instead of adding to it. One at a time, a seed on S3
-# (moto's server on loopback) took ~10 ms to GET against ~5 ms to extract, and a run read from S3 took 2.8-3.6x
-# as long as one from a local folder; a local file this host's memory manager had paged out 0.34 ms.
+# (moto's server on loopback) took ~10 ms to GET against ~5 ms to extract: 200 seeds read from it in claims of
+# 8 (as a flow's tasks claim them, `newslake.sharing`) took 3.2-3.3 s against 0.9-1.3 s from a local folder;
+# read ahead within each claim 2.2-2.7 s, and with each claim's reads started during the claim before
+# (`EarlyReads`) 1.7-2.3 s (moto's server shares the two cores). A local file this host's memory manager had
+# paged out took 0.34 ms; one in the page cache costs the same either way (16 alternating passes).
 # Bounded, so that memory does not grow with a batch: at most `READ_AHEAD_SEEDS` seeds read and not yet
 # extracted, and at most `READ_AHEAD_BYTES` of them by the listing's sizes (a seed of unknown size counts as the
 # largest allowed, and so does one listed over it, which is rejected unread), one at least.
@@ -322,31 +324,79 @@ def _readers() -> ThreadPoolExecutor:
 os.register_at_fork(after_in_child=_readers.cache_clear)  # a pool's threads do not survive a fork
 
 
+class EarlyReads(Generic[T]):
+    """Reads started for the items a caller said would follow (a task's next claim), kept for its next call."""
+
+    def __init__(self) -> None:
+        self._futures: dict[T, Future[bytes]] = {}
+
+    def take(self, wanted: Iterable[T]) -> dict[T, Future[bytes]]:
+        """The reads of `wanted` items, in the order they were started; the others are given up (their items
+        went elsewhere: seeds another task took over)."""
+        still = set(wanted)
+        futures, self._futures = self._futures, {}
+        for item, future in futures.items():
+            if item not in still:
+                future.cancel()  # when not yet running; a running read ends, and its bytes are dropped
+        return {item: future for item, future in futures.items() if item in still}
+
+    def keep(self, futures: dict[T, Future[bytes]]) -> None:
+        self._futures = futures
+
+
 def read_ahead(
-    read: Callable[[T], bytes], items: Sequence[T], weight: Callable[[T], int]
+    read: Callable[[T], bytes],
+    items: Sequence[T],
+    weight: Callable[[T], int],
+    following: Sequence[T] = (),
+    early: EarlyReads[T] | None = None,
 ) -> Iterator[tuple[T, Future[bytes]]]:
-    """Each item with the future of its bytes, in order. Reads start ahead of the item handed out: at most
-    `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not yet handed out, one at least."""
-    pending: deque[tuple[T, Future[bytes]]] = deque()
-    started = 0  # the weight of the items in `pending`
-    following = 0  # the next item to start reading
-    for _ in range(len(items)):
-        while following < len(items) and (
-            not pending or (len(pending) < READ_AHEAD_SEEDS and started + weight(items[following]) <= READ_AHEAD_BYTES)
-        ):
-            pending.append((items[following], _readers().submit(read, items[following])))
-            started += weight(items[following])
-            following += 1
-        item, future = pending.popleft()
-        started -= weight(item)
+    """Each of `items` with the future of its bytes, in order. Reads start ahead of the item handed out: at most
+    `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not handed out, one at least.
+
+    With `early`, reads go on past `items` into `following`, and `early` keeps those not handed out when the
+    last item is; the next call takes over those of its own `items` and `following`, and gives up the others.
+    """
+    queue = [*items, *following] if early is not None else list(items)
+    started = early.take(queue) if early is not None else {}
+    load = sum(map(weight, started))  # the weight of `started`
+    upcoming = 0  # the position in `queue` of the next read to start
+    for position, item in enumerate(items):
+        upcoming = max(upcoming, position)
+        while upcoming < len(queue):
+            head = queue[upcoming]
+            if head not in started:
+                if started and (len(started) >= READ_AHEAD_SEEDS or load + weight(head) > READ_AHEAD_BYTES):
+                    break
+                started[head] = _readers().submit(read, head)
+                load += weight(head)
+            upcoming += 1
+        future = started.pop(item, None)
+        if future is None:  # the bounds were full of reads `early` had started for later items
+            future = _readers().submit(read, item)
+        else:
+            load -= weight(item)
         yield item, future
+    if early is not None:
+        early.keep(started)
 
 
-def read_seeds(seeds: Location, tasks: list[SeedTask], max_bytes: int = DEFAULT_MAX_SEED_BYTES) -> list[Result]:
-    """Read and extract each seed of `tasks` (keys relative to SEEDS), reading ahead of the extraction."""
+def read_seeds(
+    seeds: Location,
+    tasks: list[SeedTask],
+    max_bytes: int = DEFAULT_MAX_SEED_BYTES,
+    following: Sequence[SeedTask] = (),
+    early: EarlyReads[SeedTask] | None = None,
+) -> list[Result]:
+    """Read and extract each seed of `tasks` (keys relative to SEEDS), reading ahead of the extraction; with
+    `early`, also into the seeds `following` (see `read_ahead`)."""
     store = open_store(seeds)
     reads = read_ahead(
-        lambda task: _read(store, task, max_bytes), tasks, lambda task: min(max_bytes, task.size or max_bytes)
+        lambda task: _read(store, task, max_bytes),
+        tasks,
+        lambda task: min(max_bytes, task.size or max_bytes),
+        following,
+        early,
     )
     return [_processed(task, future.result) for task, future in reads]
 

@@ -43,8 +43,9 @@ _PLAN_FILE = "plan.pickle"
 
 # One task's batches: (batch index, its seeds), consecutive.
 Share = list[tuple[int, list[SeedTask]]]
-# Reads and extracts seeds; stages a batch of results under its index.
-Read = Callable[[list[SeedTask]], list[Result]]
+# Reads and extracts seeds, and may start reading the seeds named as following (the task's next claim, when
+# it has one); stages a batch of results under its index.
+Read = Callable[[list[SeedTask], list[SeedTask]], list[Result]]
 Stage = Callable[[int, list[Result]], StagedBatch]
 
 
@@ -175,7 +176,7 @@ def run_share(
     """
     if shares is None:
         for index, tasks in share:
-            yield stage(index, read(tasks)), 0
+            yield stage(index, read(tasks, [])), 0
         return
     shares.start(number)
     results: list[Result] = []
@@ -188,7 +189,8 @@ def run_share(
         end = first + len(tasks)
         at = first  # the next seed to read
         while at < end and (taken := shares.take_front(number, min(CHUNK_SEEDS, end - at))) is not None:
-            results += read(tasks[taken.start - first : taken.stop - first])
+            start, stop = taken.start - first, taken.stop - first
+            results += read(tasks[start:stop], tasks[stop : stop + CHUNK_SEEDS])  # the next claim, likely
             at = taken.stop
         if at < end:
             break  # the rest of the range was taken over
@@ -198,7 +200,7 @@ def run_share(
         if len(results) >= 2 * batch_size:
             yield stage(index, results), over
             results, index, over = [], shares.new_index(), 0
-        results += read(shares.seeds(taken))
+        results += read(shares.seeds(taken), [])
         over += taken.stop - taken.start
     if results:
         yield stage(index, results), over

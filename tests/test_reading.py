@@ -1,7 +1,9 @@
 """Seeds read ahead of their extraction (`batch.read_ahead`, `batch.read_seeds`): same results, bounded reads."""
 
 import hashlib
+import itertools
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -15,6 +17,7 @@ from newslake import batch
 from newslake.batch import (
     READ_AHEAD_BYTES,
     READ_AHEAD_SEEDS,
+    EarlyReads,
     Extracted,
     Rejected,
     SeedTask,
@@ -64,6 +67,58 @@ def test_read_ahead_hands_out_each_item_in_order_with_reads_started_as_far_ahead
                 assert len(fuller) > READ_AHEAD_SEEDS or sum(weights[i] for i in fuller) > READ_AHEAD_BYTES
             handed.append(item)
     assert handed == items
+
+
+def _takes(
+    calls: list[tuple[list[int], list[int]]], weights: dict[int, int]
+) -> tuple[list[list[int]], Counter[int], int]:
+    """`read_ahead` called with one `EarlyReads` for each (items, following) of `calls`, as a task's claims call
+    it: the items each call handed out, how often each item was read, and the most reads ever started and not
+    handed out (each handed item's bytes checked)."""
+    recorder, early = _Recorder(), EarlyReads[int]()
+    handed: list[list[int]] = []
+    most = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "_readers", lambda: recorder)
+        for items, following in calls:
+            handed.append([])
+            for item, future in read_ahead(lambda i: f"{i}".encode(), items, weights.__getitem__, following, early):
+                assert future.result() == f"{item}".encode()
+                most = max(most, len(recorder.started) - sum(map(len, handed)))
+                handed[-1].append(item)
+    return handed, Counter(recorder.started), most
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes=st.lists(st.integers(1, 12), max_size=8), weight=st.integers(1, READ_AHEAD_BYTES // 4))
+def test_reads_started_for_the_next_claim_are_taken_over_by_it(sizes: list[int], weight: int) -> None:
+    """Claims in order, each naming the next as following (as `sharing.run_share` does): every seed is read
+    once, and handed out by its own claim."""
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    claims = [list(range(start, stop)) for start, stop in itertools.pairwise(bounds)]
+    calls = [(claim, claims[i + 1] if i + 1 < len(claims) else []) for i, claim in enumerate(claims)]
+    handed, reads, most = _takes(calls, dict.fromkeys(range(bounds[-1]), weight))
+    assert handed == claims
+    assert reads == Counter(range(bounds[-1]))
+    assert most <= READ_AHEAD_SEEDS
+
+
+def test_reads_for_a_claim_that_went_elsewhere_are_given_up() -> None:
+    """The seeds named as following were taken over by another task: the next claim (another range's) reads
+    its own, and the seeds read early are not kept: taken later after all, they are read again."""
+    weights = dict.fromkeys(range(30), 1)
+    handed, reads, _ = _takes([([0, 1], [2, 3]), ([20, 21], []), ([2, 3], [])], weights)
+    assert handed == [[0, 1], [20, 21], [2, 3]]
+    assert reads == Counter({0: 1, 1: 1, 2: 2, 3: 2, 20: 1, 21: 1})
+
+
+def test_an_item_is_read_when_the_bounds_are_full_of_reads_started_for_later_ones() -> None:
+    """Seed 1 was read early and weighs half the bytes allowed; the next claim opens with seed 9, which weighs
+    all of them: it is read all the same (one at least), and seed 1 is not read again."""
+    weights = {0: 1, 1: READ_AHEAD_BYTES // 2, 2: READ_AHEAD_BYTES // 2, 9: READ_AHEAD_BYTES}
+    handed, reads, _ = _takes([([0], [1, 2]), ([9, 1], [])], weights)
+    assert handed == [[0], [9, 1]]
+    assert reads == Counter({0: 1, 1: 1, 9: 1})
 
 
 class _Rendezvous(LocalStore):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newslake.batch import Result, SeedTask, StagedBatch, Unchanged, read_seeds, stage_results
+from newslake.batch import EarlyReads, Result, SeedTask, StagedBatch, Unchanged, read_seeds, stage_results
 from newslake.run import RunOptions, ingest_run, map_in_process
 from newslake.sharing import CHUNK_SEEDS, Share, SharingError, WorkShares, run_share
 from tests.conftest import GIVEN_SEED, assert_same, body, lake_content, make_seed, write
@@ -90,8 +90,14 @@ def test_every_seed_is_taken_once_in_any_order_of_claims(
     assert sorted(taken) == [(share, i) for share, n in enumerate(sizes) for i in range(n)]
 
 
-def fake_read(seconds_a_seed: float) -> Callable[[list[SeedTask]], list[Result]]:
-    def read(tasks: list[SeedTask]) -> list[Result]:
+def fake_read(
+    seconds_a_seed: float, calls: list[tuple[list[str], list[str]]] | None = None
+) -> Callable[[list[SeedTask], list[SeedTask]], list[Result]]:
+    """Reads that take `seconds_a_seed` a seed, each call recorded in `calls` (the seeds, the following ones)."""
+
+    def read(tasks: list[SeedTask], following: list[SeedTask]) -> list[Result]:
+        if calls is not None:
+            calls.append(([t.seed_file for t in tasks], [t.seed_file for t in following]))
         time.sleep(seconds_a_seed * len(tasks))
         return [Unchanged(task.seed_file, "sha") for task in tasks]
 
@@ -163,9 +169,14 @@ def test_seeds_taken_over_join_the_last_batch_up_to_twice_its_size(tmp_path: Pat
     shares = plan([[10], [50]])
     work = WorkShares.create(tmp_path, shares, batch_count(shares))
     work.start(1)
-    done = list(run_share(work, 0, shares[0], fake_read(0), fake_stage, 10))
+    calls: list[tuple[list[str], list[str]]] = []
+    done = list(run_share(work, 0, shares[0], fake_read(0, calls), fake_stage, 10))
     shape = [(batch.index, batch.outcomes.height, over) for batch, over in done]
     assert shape == [(0, 26, 16), (2, 24, 24), (3, 10, 10)]  # 8 + 8; 8 x 3; 5 + 3 + 1 + 1 (halves of the rest)
+    # Its own claims name the next one as following (read ahead); seeds taken over have none.
+    own = [f"0-0-{i}" for i in range(10)]
+    assert calls[:2] == [(own[:8], own[8:]), (own[8:], [])]
+    assert all(following == [] and tasks[0].startswith("1-") for tasks, following in calls[2:])
     assert sorted(staged_seeds(done)) == sorted(t.seed_file for share in shares for _, tasks in share for t in tasks)
     assert list(run_share(work, 1, shares[1], fake_read(0), fake_stage, 10)) == []  # nothing left to it
 
@@ -187,12 +198,13 @@ def taking_over_in_turn(
     try:
         work = WorkShares.create(directory, shares, len(groups))
         work.start(1)
+        early: EarlyReads[SeedTask] = EarlyReads()
         first = list(
             run_share(
                 work,
                 0,
                 shares[0],
-                lambda tasks: read_seeds(seeds, tasks, max_bytes),
+                lambda tasks, following: read_seeds(seeds, tasks, max_bytes, following, early),
                 lambda index, results: stage_results(data, results, index, run_id),
                 2,
             )
