@@ -26,6 +26,7 @@ import itertools
 import json
 import math
 import tempfile
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
-from newslake.storage import Locked, Store, StoreError, open_store, read_parquet, write_parquet
+from newslake.storage import Locked, Store, StoreError, each, open_store, read_parquet, write_parquet
 from schemas.tables import PARTITION_KEY, TABLES, file_schema, polars_schema
 
 PART_FILE = "part-0.parquet"
@@ -63,6 +64,9 @@ MERGE_BYTES = 16 * 2**20
 # A day's file smaller than this (compressed; ~15 000 rows of links) is merged whole without weighing its
 # rows: the size comes with the stat that asks whether the file exists, weighing reads the file.
 SMALL_FILE_BYTES = 256 * 1024
+# One day merged a range of keys at a time in a process at once (an object store merges a step's days on
+# threads, `storage.each`; the others hold a small day each, `MERGE_BYTES` at most).
+_LARGE_MERGE = threading.Lock()
 # Article ids are 16 hex digits of a hash, so ranges cut at two-digit prefixes hold about even shares of a
 # day; the first range starts at "" so that every key (a seed file name too) falls in exactly one range.
 _PREFIXES = [f"{i:02x}" for i in range(256)]
@@ -130,25 +134,29 @@ def write_table(
     # purge list, all its article ids: ~99 000 at 100 000 seeds, made a Series and deduplicated) cost a step
     # 4-9 ms: 13% of the workers' commit of 100 000 seeds over ~6400 days.
     replaced = functools.cache(lambda: _replaced(frame[key], purge_keys))
-    days = set(by_day) | set(purge_days)
-    for day in sorted(days):
+
+    def merge_day(day: date) -> None:
         fresh = by_day.get(day)
         path = partition_key(table, day)
         if (size := store.size(path)) is None:  # a new day: this run's rows (a purge day without a file: nothing)
             if fresh is not None:
                 write_parquet(store, path, fresh)
-            continue
+            return
         if (
             size > SMALL_FILE_BYTES
             and (weight := _weigh(store, path)[1] + (0 if fresh is None else int(fresh.estimated_size()))) > MERGE_BYTES
         ):
             bounds = key_ranges(weight)
             parts = _split(fresh, key, bounds) if fresh is not None else {}
-            _merge_in_ranges(store, table, day, bounds, _held(parts, table), _without(key, replaced()))
-            continue
+            with _LARGE_MERGE:  # memory as for one such merge, also when an object store merges days at once
+                _merge_in_ranges(store, table, day, bounds, _held(parts, table), _without(key, replaced()))
+            return
         kept = read_parquet(store, path, file_schema(table)).filter(~pl.col(key).is_in(replaced()))
         merged = kept if fresh is None else pl.concat([kept, fresh]) if kept.height else fresh
         _replace_or_remove(store, table, day, merged.sort(SORT_KEY[table], maintain_order=True))
+
+    days = set(by_day) | set(purge_days)
+    each(store, merge_day, sorted(days))  # each day its own file: an object store's requests overlap
     return WriteStats(table, len(days), frame.height)
 
 

@@ -17,11 +17,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -52,6 +53,7 @@ class FileInfo:
 
 class Store(Protocol):
     uri: str
+    concurrency: int  # how many of its requests are worth having in flight at once (`each`)
 
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int | None: ...
@@ -78,6 +80,21 @@ def open_store(location: "str | Path | Store") -> Store:
     return LocalStore(Path(text.removeprefix("file://")))
 
 
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+def each(store: Store, work: Callable[[A], R], items: Iterable[A]) -> list[R]:
+    """`work` done on each item, in order, up to `store.concurrency` items at once (on threads: the work waits on
+    the store's requests with the GIL released). The first error is raised once the work started has ended;
+    work not started by then is not."""
+    todo = list(items)
+    if store.concurrency <= 1 or len(todo) <= 1:
+        return [work(item) for item in todo]
+    with ThreadPoolExecutor(min(store.concurrency, len(todo)), thread_name_prefix="newslake-store") as pool:
+        return list(pool.map(work, todo))  # an error cancels the work not started (`Executor.map`)
+
+
 def read_parquet(store: Store, key: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(io.BytesIO(store.read_bytes(key)), schema=schema)
 
@@ -99,6 +116,10 @@ PENDING_BYTES = 256 * 2**20
 
 
 class LocalStore:
+    # One request at a time: a file's write is the CPU's work (encoding) and the disk's, and the files written
+    # `synced_together` are gathered in state its threads would share.
+    concurrency = 1
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.uri = str(root)
@@ -301,6 +322,11 @@ def _fsync_dir(path: Path) -> None:
 
 class ArrowStore:
     """An object store through pyarrow.fs (S3, GCS, ...); keys are object names under the URI's prefix."""
+
+    # Each request waits on the network, one at a time: a commit of 600 seeds to moto's S3 server made 305 PUTs
+    # at ~19 ms and 289 HEADs at ~8 ms, 8.3 s of its 12.4 s (on a local lake 0.2-0.45 s). pyarrow's file
+    # systems are safe to share between threads.
+    concurrency = 8
 
     def __init__(self, uri: str) -> None:
         self.uri = uri.rstrip("/")

@@ -4,10 +4,12 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest.mock import patch
 
 import duckdb
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newslake import lake
 from newslake.discover import SeedsError, discover_seeds
 from newslake.lake import (
     PART_FILE,
@@ -35,7 +38,7 @@ from newslake.lake import (
     write_journal,
     write_table,
 )
-from newslake.storage import LocalStore, open_store, write_parquet
+from newslake.storage import ArrowStore, LocalStore, Store, each, open_store, write_parquet
 from schemas.tables import polars_schema
 from tests.conftest import refuse_to_read
 
@@ -433,3 +436,93 @@ def test_a_file_removed_while_its_directory_is_listed_is_left_out(
 
     monkeypatch.setattr(os, "scandir", scandir)
     assert [f.key for f in LocalStore(tmp_path).list_files()] == ["kept.txt"]
+
+
+# --- an object store's days merged at once (`storage.each`) ----------------------------------------------------
+class _Counted:
+    """A store with `concurrency`, whose work counts how many items run at once."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def work(self, item: int) -> int:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.01)
+        with self.lock:
+            self.running -= 1
+        if item < 0:
+            raise ValueError(f"item {item}")
+        return 2 * item
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_each_works_in_order_and_at_most_concurrency_at_once(concurrency: int) -> None:
+    store = _Counted(concurrency)
+    assert each(cast(Store, store), store.work, range(12)) == [2 * i for i in range(12)]
+    assert store.most == concurrency
+
+
+def test_each_raises_the_first_error_and_starts_no_more_work() -> None:
+    store = _Counted(2)
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        return store.work(-1 if item == 1 else item)
+
+    with pytest.raises(ValueError, match="item -1"):
+        each(cast(Store, store), work, range(40))
+    assert store.running == 0 and len(started) < 40
+
+
+class _Meeting(ArrowStore):
+    """An object store (pyarrow's local file system) where each look at a day's file waits for another's: a
+    write of an even number of days passes only when they are looked up at once."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.meeting = threading.Barrier(2, timeout=20)
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        self.fs.create_dir(self._path(key).rpartition("/")[0])  # objects need no directory; local files do
+        super().write_atomic(key, data)
+
+    def size(self, key: str) -> int | None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.meeting.wait()  # once two lookups met, the barrier resets for the next two
+            return super().size(key)
+        raise AssertionError("a day's file was looked up while no other was")
+
+
+@pytest.mark.parametrize("rows", [None, 3], ids=["merged whole", "merged by key range"])
+def test_an_object_store_merges_a_steps_days_at_once_into_the_files_a_folder_gets(
+    tmp_path: Path, rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same files, whether days are merged one after another (a folder) or at once (an object store);
+    days merged a key range at a time (each holding up to the merge budget) still one at a time."""
+    ranged = _Counted(1)
+    merge_in_ranges = lake._merge_in_ranges
+
+    def counted(*args: Any) -> None:
+        ranged.work(0)
+        merge_in_ranges(*args)
+
+    monkeypatch.setattr(lake, "_merge_in_ranges", counted)
+    days = [DAY1 + timedelta(days=i) for i in range(6)]
+    old = pl.concat([versioned({A: 3, hashed_ids(1)[0]: 2}, "old", day) for day in days[:4]])
+    new = pl.concat([versioned({B: 2, A: 1}, "new", day) for day in days[1:]])  # with the purge day: six again
+    folder, objects = tmp_path / "folder", _Meeting(f"file://{tmp_path / 'objects'}")
+    with budget(rows) if rows is not None else contextlib.nullcontext():
+        for store in (LocalStore(folder), objects):
+            write_table(store, "paragraphs", old)
+            write_table(store, "paragraphs", new, [hashed_ids(1)[0]], [days[0]])
+    listed = sorted(p.relative_to(folder) for p in folder.rglob("*.parquet"))
+    assert listed == sorted(p.relative_to(tmp_path / "objects") for p in (tmp_path / "objects").rglob("*.parquet"))
+    assert len(listed) == 5  # the first day lost all its rows (the new ones' keys and the purged one): no file
+    for path in listed:
+        assert pl.read_parquet(tmp_path / "objects" / path).equals(pl.read_parquet(folder / path))
+    assert ranged.most == (0 if rows is None else 1)
