@@ -300,13 +300,17 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
     return BatchOutput(tables, pl.DataFrame(rows, schema=OUTCOME_SCHEMA))
 
 
-# Seeds are read ahead of the one being extracted, on threads: a read waits on the disk or the network with
-# the GIL released, so the wait overlaps the extraction instead of adding to it. One at a time, a seed on S3
-# (moto's server on loopback) took ~10 ms to GET against ~5 ms to extract: 200 seeds read from it in claims of
-# 8 (as a flow's tasks claim them, `newslake.sharing`) took 3.2-3.3 s against 0.9-1.3 s from a local folder;
-# read ahead within each claim 2.2-2.7 s, and with each claim's reads started during the claim before
-# (`EarlyReads`) 1.7-2.3 s (moto's server shares the two cores). A local file this host's memory manager had
-# paged out took 0.34 ms; one in the page cache costs the same either way (16 alternating passes).
+# A store whose requests wait on the network (`Store.concurrency` > 1) has its seeds read ahead of the one
+# being extracted, on threads: the wait overlaps the extraction instead of adding to it (the GIL is released).
+# One at a time, a seed on S3 (moto's server on loopback) took ~10 ms to GET against ~5 ms to extract: 200 seeds
+# read from it in claims of 8 (as a flow's tasks claim them, `newslake.sharing`) took 3.2-3.3 s against
+# 0.9-1.3 s from a local folder; read ahead within each claim 2.2-2.7 s, and with each claim's reads started
+# during the claim before (`EarlyReads`) 1.7-2.3 s (moto's server shares the two cores).
+# Rejected for a local folder: the same threads made each worker hold ~90 MiB more (mimalloc keeps a heap a
+# thread, and the seeds' buffers were freed by the extracting thread: 434-444 against 342-343 MiB after a
+# 750-seed batch) to save what a file the host's memory manager had paged out costs, 0.34-0.46 ms; in the page
+# cache it costs the same either way. A hint to the kernel (`posix_fadvise`, WILLNEED) 16 files ahead took
+# such a read to ~0.09 ms, but cost 0.05-0.07 ms a file in the page cache too.
 # Bounded, so that memory does not grow with a batch: at most `READ_AHEAD_SEEDS` seeds read and not yet
 # extracted, and at most `READ_AHEAD_BYTES` of them by the listing's sizes (a seed of unknown size counts as the
 # largest allowed, and so does one listed over it, which is rejected unread), one at least.
@@ -388,9 +392,11 @@ def read_seeds(
     following: Sequence[SeedTask] = (),
     early: EarlyReads[SeedTask] | None = None,
 ) -> list[Result]:
-    """Read and extract each seed of `tasks` (keys relative to SEEDS), reading ahead of the extraction; with
-    `early`, also into the seeds `following` (see `read_ahead`)."""
+    """Read and extract each seed of `tasks` (keys relative to SEEDS); from a store whose requests are worth
+    overlapping, reading ahead of the extraction, and with `early` into the seeds `following` (see `read_ahead`)."""
     store = open_store(seeds)
+    if store.concurrency <= 1:
+        return [process_seed(store, task, max_bytes) for task in tasks]
     reads = read_ahead(
         lambda task: _read(store, task, max_bytes),
         tasks,

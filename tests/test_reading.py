@@ -122,7 +122,10 @@ def test_an_item_is_read_when_the_bounds_are_full_of_reads_started_for_later_one
 
 
 class _Rendezvous(LocalStore):
-    """A folder whose first seed can be read only once the second one's read has started."""
+    """A folder that says its requests are worth overlapping (as an object store does), whose first seed can be
+    read only once the second one's read has started."""
+
+    concurrency = 8
 
     def __init__(self, root: Path, first: str, second: str) -> None:
         super().__init__(root)
@@ -146,9 +149,16 @@ def test_seeds_are_read_while_earlier_ones_wait(tmp_path: Path) -> None:
 
 
 class _Broken(LocalStore):
-    """A folder with a bug: reading one seed raises an error no store should."""
+    """A folder with a bug: reading one seed raises an error no store should. It records the threads its seeds
+    are read on."""
+
+    def __init__(self, root: Path, concurrency: int) -> None:
+        super().__init__(root)
+        self.concurrency = concurrency
+        self.threads: set[str] = set()
 
     def read_bytes(self, key: str) -> bytes:
+        self.threads.add(threading.current_thread().name)
         if key == "bug.txt":
             raise RuntimeError("a bug in the store")
         return super().read_bytes(key)
@@ -163,7 +173,10 @@ def _summary(result: Any) -> tuple[Any, ...]:
     return ("unchanged", result.seed_file, result.seed_sha256)
 
 
-def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("concurrency", [1, 8], ids=["a folder", "an object store"])
+def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path, concurrency: int) -> None:
+    """The same results whether the seeds are read ahead on threads (a store worth it) or one after another on
+    the calling thread (a folder: see `READ_AHEAD_SEEDS`)."""
     seeds = {f"s{i:02d}.txt": make_seed(body(f"Article number {i} says something.")) for i in range(40)}
     seeds["big.txt"] = make_seed(body("x" * 5000))
     seeds["empty.txt"] = b""
@@ -176,9 +189,11 @@ def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path) -> None:
     unchanged = hashlib.sha256(seeds["same.txt"]).hexdigest()
     tasks[tasks.index(SeedTask("same.txt", size=len(seeds["same.txt"])))] = SeedTask("same.txt", ledger_sha=unchanged)
     tasks += [SeedTask("gone.txt", size=10), SeedTask("listed-too-large.txt", size=10**9)]
-    store = _Broken(tmp_path)
+    store = _Broken(tmp_path, concurrency)
     together = read_seeds(store, tasks, max_bytes=4000)
+    on = store.threads.copy()
     alone = [process_seed(store, task, max_bytes=4000) for task in tasks]
+    assert (on == {threading.current_thread().name}) == (concurrency == 1), on
     assert [_summary(r) for r in together] == [_summary(r) for r in alone]
     kinds = {_summary(r)[1]: _summary(r)[0::3] for r in together}
     assert kinds["big.txt"] == ("rejected", "read")
