@@ -8,7 +8,7 @@ unchanged (its content hash is the one the ledger knows); each gets a row in the
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -316,13 +316,13 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
 # largest allowed, and so does one listed over it, which is rejected unread), one at least.
 READ_AHEAD_SEEDS = 16
 READ_AHEAD_BYTES = 32 * 1024 * 1024
-READER_THREADS = 8
 
 
 @cache
-def _readers() -> ThreadPoolExecutor:
-    """This process's reading threads (made at first use; a forked child makes its own, see below)."""
-    return ThreadPoolExecutor(READER_THREADS, thread_name_prefix="newslake-read")
+def _readers(threads: int) -> ThreadPoolExecutor:
+    """This process's reading threads, as many as a store's `concurrency` (made at first use; a forked child
+    makes its own, see below)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="newslake-read")
 
 
 os.register_at_fork(after_in_child=_readers.cache_clear)  # a pool's threads do not survive a fork
@@ -349,14 +349,16 @@ class EarlyReads(Generic[T]):
 
 
 def read_ahead(
+    pool: Executor,
     read: Callable[[T], bytes],
     items: Sequence[T],
     weight: Callable[[T], int],
     following: Sequence[T] = (),
     early: EarlyReads[T] | None = None,
 ) -> Iterator[tuple[T, Future[bytes]]]:
-    """Each of `items` with the future of its bytes, in order. Reads start ahead of the item handed out: at most
-    `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not handed out, one at least.
+    """Each of `items` with the future of its bytes (read on `pool`), in order. Reads start ahead of the item
+    handed out: at most `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not handed out,
+    one at least.
 
     With `early`, reads go on past `items` into `following`, and `early` keeps those not handed out when the
     last item is; the next call takes over those of its own `items` and `following`, and gives up the others.
@@ -372,12 +374,12 @@ def read_ahead(
             if head not in started:
                 if started and (len(started) >= READ_AHEAD_SEEDS or load + weight(head) > READ_AHEAD_BYTES):
                     break
-                started[head] = _readers().submit(read, head)
+                started[head] = pool.submit(read, head)
                 load += weight(head)
             upcoming += 1
         future = started.pop(item, None)
         if future is None:  # the bounds were full of reads `early` had started for later items
-            future = _readers().submit(read, item)
+            future = pool.submit(read, item)
         else:
             load -= weight(item)
         yield item, future
@@ -398,6 +400,7 @@ def read_seeds(
     if store.concurrency <= 1:
         return [process_seed(store, task, max_bytes) for task in tasks]
     reads = read_ahead(
+        _readers(store.concurrency),
         lambda task: _read(store, task, max_bytes),
         tasks,
         lambda task: min(max_bytes, task.size or max_bytes),

@@ -5,15 +5,14 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newslake import batch
 from newslake.batch import (
     READ_AHEAD_BYTES,
     READ_AHEAD_SEEDS,
@@ -29,17 +28,19 @@ from newslake.batch import (
 from newslake.storage import LocalStore
 from tests.conftest import body, make_seed
 
+T = TypeVar("T")
 
-class _Recorder:
+
+class _Recorder(Executor):
     """An executor that runs each read at once, on the caller's thread, and records the order of the reads."""
 
     def __init__(self) -> None:
-        self.started: list[int] = []
+        self.started: list[Any] = []
 
-    def submit(self, read: Callable[[int], bytes], item: int) -> "Future[bytes]":
-        self.started.append(item)
-        future: Future[bytes] = Future()
-        future.set_result(read(item))
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "Future[T]":
+        self.started.append(args[0])
+        future: Future[T] = Future()
+        future.set_result(fn(*args, **kwargs))
         return future
 
 
@@ -50,22 +51,20 @@ def test_read_ahead_hands_out_each_item_in_order_with_reads_started_as_far_ahead
 ) -> None:
     recorder = _Recorder()
     items = list(range(len(weights)))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batch, "_readers", lambda: recorder)
-        handed = []
-        for item, future in read_ahead(lambda i: f"{i}".encode(), items, lambda i: weights[i]):
-            assert future.result() == f"{item}".encode()
-            ahead = len(recorder.started)  # items[item:ahead] read and not handed out before this one
-            assert recorder.started == items[:ahead] and ahead > item
-            in_flight = items[item:ahead]
-            # Within the bounds (one read at least, however heavy) ...
-            assert len(in_flight) <= READ_AHEAD_SEEDS
-            assert len(in_flight) == 1 or sum(weights[i] for i in in_flight) <= READ_AHEAD_BYTES
-            # ... and as far ahead as they allow: the next item would break one.
-            if ahead < len(items):
-                fuller = items[item : ahead + 1]
-                assert len(fuller) > READ_AHEAD_SEEDS or sum(weights[i] for i in fuller) > READ_AHEAD_BYTES
-            handed.append(item)
+    handed = []
+    for item, future in read_ahead(recorder, lambda i: f"{i}".encode(), items, lambda i: weights[i]):
+        assert future.result() == f"{item}".encode()
+        ahead = len(recorder.started)  # items[item:ahead] read and not handed out before this one
+        assert recorder.started == items[:ahead] and ahead > item
+        in_flight = items[item:ahead]
+        # Within the bounds (one read at least, however heavy) ...
+        assert len(in_flight) <= READ_AHEAD_SEEDS
+        assert len(in_flight) == 1 or sum(weights[i] for i in in_flight) <= READ_AHEAD_BYTES
+        # ... and as far ahead as they allow: the next item would break one.
+        if ahead < len(items):
+            fuller = items[item : ahead + 1]
+            assert len(fuller) > READ_AHEAD_SEEDS or sum(weights[i] for i in fuller) > READ_AHEAD_BYTES
+        handed.append(item)
     assert handed == items
 
 
@@ -78,14 +77,13 @@ def _takes(
     recorder, early = _Recorder(), EarlyReads[int]()
     handed: list[list[int]] = []
     most = 0
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batch, "_readers", lambda: recorder)
-        for items, following in calls:
-            handed.append([])
-            for item, future in read_ahead(lambda i: f"{i}".encode(), items, weights.__getitem__, following, early):
-                assert future.result() == f"{item}".encode()
-                most = max(most, len(recorder.started) - sum(map(len, handed)))
-                handed[-1].append(item)
+    for items, following in calls:
+        handed.append([])
+        reads = read_ahead(recorder, lambda i: f"{i}".encode(), items, weights.__getitem__, following, early)
+        for item, future in reads:
+            assert future.result() == f"{item}".encode()
+            most = max(most, len(recorder.started) - sum(map(len, handed)))
+            handed[-1].append(item)
     return handed, Counter(recorder.started), most
 
 
