@@ -39,7 +39,7 @@ from newslake.lake import (
     write_table,
 )
 from newslake.ledger import ARTICLE_TABLES, Resolution, partition_claims
-from newslake.storage import Store, open_store
+from newslake.storage import Store, ahead, open_store
 from schemas.tables import PARTITION_KEY, STATE_TABLES, TABLES, polars_schema
 
 # How many articles' rows one merge step holds in memory (about 30 paragraphs and 35 links each).
@@ -152,8 +152,12 @@ def _staged_rows(store: Store, chunk: ChunkWrite) -> Iterator[pl.DataFrame]:
     winners are split by batch once, not filtered for each batch."""
     winners = _winners_by_batch(store, chunk.winners)
     days = pl.Series(PARTITION_KEY, chunk.days, dtype=pl.Date)
-    for batch, key, start, stop in chunk.staged:
-        yield _kept(read_staged(store, chunk.table, key, (start, stop)), days, batch, winners)
+    # From an object store, the next batches' files are fetched while this one's rows are decoded (`ahead`: up
+    # to 8 compressed files held besides). 12 batches of 50 seeds into S3 with 20 ms a request: the commit took
+    # 7.2-7.5 s instead of 9.0-9.6.
+    files = ahead(store, store.read_bytes, [key for _, key, _, _ in chunk.staged])
+    for (batch, _, start, stop), data in zip(chunk.staged, files, strict=True):
+        yield _kept(read_staged(data, chunk.table, (start, stop)), days, batch, winners)
 
 
 def write_chunk(location: Location, chunk: ChunkWrite, rows: Iterable[pl.DataFrame] | None = None) -> WriteStats:
@@ -209,9 +213,11 @@ def spill_steps(store: Store, window: list[ChunkWrite], path: Path) -> Spilled:
     days = pl.Series(PARTITION_KEY, sorted({day for chunk in window for day in chunk.days}), dtype=pl.Date)
 
     def parts() -> Iterator[tuple[int, pa.Table]]:
-        for (batch, key), steps in sorted(spans.items()):  # batch order, as `_staged_rows` reads them
+        ordered = sorted(spans.items())  # batch order, as `_staged_rows` reads them
+        files = ahead(store, store.read_bytes, [key for (_, key), _ in ordered])
+        for ((batch, _), steps), data in zip(ordered, files, strict=True):
             span = (min(start for _, start, _ in steps), max(stop for _, _, stop in steps))
-            rows = _kept(read_staged(store, window[0].table, key, span), days, batch, winners)
+            rows = _kept(read_staged(data, window[0].table, span), days, batch, winners)
             # Staged rows are sorted by day, and filters keep their order: each step's rows are the run of
             # its days, found for all its steps at once (a `search_sorted` is a query: ~50 us a call), and
             # sliced from one Arrow table (a frame's `to_arrow` costs ~0.2 ms).

@@ -489,11 +489,12 @@ def read_winners(location: Location, key: str) -> pl.DataFrame:
     return read_parquet(open_store(location), key, WINNERS_SCHEMA)
 
 
-def read_staged(location: Location, table: str, key: str, span: tuple[int, int]) -> pl.DataFrame:
-    """The rows `[start, stop)` of a staging file, decoding only the row groups that hold them: polars pushes
-    the slice down to the file's row groups."""
+def read_staged(data: bytes, table: str, span: tuple[int, int]) -> pl.DataFrame:
+    """The rows `[start, stop)` of a staging file (its bytes: the caller reads them, ahead of this where the
+    store is an object store), decoding only the row groups that hold them: polars pushes the slice down to
+    the file's row groups."""
     start, stop = span
-    rows = pl.scan_parquet(io.BytesIO(open_store(location).read_bytes(key)), schema=polars_schema(table))
+    rows = pl.scan_parquet(io.BytesIO(data), schema=polars_schema(table))
     return rows.slice(start, max(0, stop - start)).collect()
 
 

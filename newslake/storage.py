@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import fcntl
 import io
+import itertools
 import json
 import os
 import stat
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +55,7 @@ class FileInfo:
 
 class Store(Protocol):
     uri: str
-    concurrency: int  # how many of its requests are worth having in flight at once (`each`)
+    concurrency: int  # how many of its requests are worth having in flight at once (`each`, `ahead`)
 
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int | None: ...
@@ -93,6 +95,24 @@ def each(store: Store, work: Callable[[A], R], items: Iterable[A]) -> list[R]:
         return [work(item) for item in todo]
     with ThreadPoolExecutor(min(store.concurrency, len(todo)), thread_name_prefix="newslake-store") as pool:
         return list(pool.map(work, todo))  # an error cancels the work not started (`Executor.map`)
+
+
+def ahead(store: Store, work: Callable[[A], R], items: Iterable[A]) -> Iterator[R]:
+    """`work` done on each item, handed out in order as the caller asks for them. From a store whose requests
+    are worth overlapping, the work of up to `store.concurrency` items runs ahead of the caller (on threads, as
+    in `each`), so that at most that many results wait to be asked for; from a folder, each item's work is done
+    when it is asked for, as a plain loop would. An error is raised where its item is handed out, once the work
+    started has ended; work not started by then is not."""
+    if store.concurrency <= 1:
+        yield from map(work, items)
+        return
+    todo = iter(items)
+    with ThreadPoolExecutor(store.concurrency, thread_name_prefix="newslake-store") as pool:
+        running = deque(pool.submit(work, item) for item in itertools.islice(todo, store.concurrency))
+        while running:
+            done = running.popleft()
+            running.extend(pool.submit(work, item) for item in itertools.islice(todo, 1))
+            yield done.result()
 
 
 def read_parquet(store: Store, key: str, schema: pl.Schema) -> pl.DataFrame:

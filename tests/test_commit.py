@@ -2,7 +2,9 @@
 each batch read once for a run of steps and spilled step by step to scratch (`write_group`). Both must give
 every step the same rows in the same order."""
 
+import shutil
 import tempfile
+import threading
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 from newslake import commit
 from newslake.commit import ChunkWrite, day_chunks, spill_steps, staged_spans, write_group
 from newslake.lake import StagedRows, read_staged, stage_rows, stage_winners
-from newslake.storage import open_store
+from newslake.storage import LocalStore, open_store
 from schemas.tables import polars_schema
 from tests.test_lake import paragraphs
 
@@ -105,9 +107,9 @@ def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them
     reads: list[str] = []
     real = read_staged
 
-    def counted(*args: object) -> pl.DataFrame:
-        reads.append(str(args[2]))
-        return real(*args)  # type: ignore[arg-type]
+    def counted(data: bytes, table: str, span: tuple[int, int]) -> pl.DataFrame:
+        reads.append(table)
+        return real(data, table, span)
 
     lakes = {}
     for name, shared in (("direct", 10**9), ("spilled", 1)):
@@ -125,3 +127,43 @@ def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them
         lakes[name] = {p.relative_to(data): p.read_bytes() for p in (data / "paragraphs").rglob("*.parquet")}
     assert len(lakes["direct"]) == 10
     assert lakes["spilled"] == lakes["direct"]
+
+
+class _ReadRendezvous(LocalStore):
+    """A folder that says its requests are worth overlapping, where the first staged batch's file can be read
+    only once another staged file's read has started."""
+
+    concurrency = 8
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.other_started = threading.Event()
+
+    def read_bytes(self, key: str) -> bytes:
+        if key.endswith("b000001.parquet") or key.endswith("b000002.parquet"):
+            self.other_started.set()
+        elif key.endswith("b000000.parquet") and not self.other_started.wait(timeout=20):
+            raise OSError("no other staged batch was read while the first one waited")
+        return super().read_bytes(key)
+
+
+def test_an_object_store_reads_a_steps_staged_batches_at_once_into_the_files_a_folder_gets(tmp_path: Path) -> None:
+    """Staged batches are read ahead of the step that merges them, from an object store, read a step at a time
+    or spilled; the lake is the folder's."""
+    batches = [[(10 * b + d, d, 2) for d in range(4)] for b in range(3)]
+    staging = str(tmp_path / "staging")
+    staged = [(b, staged_batch(staging, b, articles)) for b, articles in enumerate(batches)]
+    winners = {a: b for b, articles in enumerate(batches) for a, _, _ in articles}
+    window = steps_of(staging, staged, winners, 2, [DAY1 + timedelta(days=d) for d in range(4)])
+    lakes = {}
+    for name, shared in (("folder", 10**9), ("direct", 10**9), ("spilled", 1)):
+        data = tmp_path / name
+        shutil.copytree(staging, data)
+        store = LocalStore(data) if name == "folder" else _ReadRendezvous(data)
+        with patch.object(commit, "SPILL_SHARED_READS", shared):
+            stats = write_group(store, window)
+        assert sum(s.rows_written for s in stats) == 3 * 4 * 2
+        assert name == "folder" or store.other_started.is_set()  # type: ignore[attr-defined]
+        lakes[name] = {p.relative_to(data): p.read_bytes() for p in (data / "paragraphs").rglob("*.parquet")}
+    assert len(lakes["folder"]) == 4
+    assert lakes["direct"] == lakes["spilled"] == lakes["folder"]

@@ -38,7 +38,7 @@ from newslake.lake import (
     write_journal,
     write_table,
 )
-from newslake.storage import ArrowStore, LocalStore, Store, each, open_store, write_parquet
+from newslake.storage import ArrowStore, LocalStore, Store, ahead, each, open_store, write_parquet
 from schemas.tables import polars_schema
 from tests.conftest import refuse_to_read
 
@@ -314,7 +314,7 @@ def test_a_staged_span_holds_exactly_the_rows_of_its_days(
     with tempfile.TemporaryDirectory() as tmp, patch("newslake.lake.STAGING_ROW_GROUP", group_rows):
         staged = stage_rows(tmp, "run", "paragraphs", 0, frame)
         assert pq.ParquetFile(Path(tmp) / staged.key).num_row_groups == -(-frame.height // group_rows)
-        got = read_staged(tmp, "paragraphs", staged.key, staged.span(first, last))
+        got = read_staged((Path(tmp) / staged.key).read_bytes(), "paragraphs", staged.span(first, last))
     wanted = frame.filter(pl.col("publication_date").is_between(first, last))
     assert got.sort("article_id").equals(wanted.sort("article_id"))
     assert got["publication_date"].is_sorted()
@@ -476,6 +476,47 @@ def test_each_raises_the_first_error_and_starts_no_more_work() -> None:
 
     with pytest.raises(ValueError, match="item -1"):
         each(cast(Store, store), work, range(40))
+    assert store.running == 0 and len(started) < 40
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_ahead_hands_out_in_order_with_at_most_concurrency_at_once(concurrency: int) -> None:
+    store = _Counted(concurrency)
+    assert list(ahead(cast(Store, store), store.work, range(12))) == [2 * i for i in range(12)]
+    assert store.most == concurrency
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_ahead_works_no_further_than_concurrency_items_past_what_was_asked_for(concurrency: int) -> None:
+    """From a folder, an item's work is done when it is asked for; from an object store, up to `concurrency`
+    items' work is done ahead of the caller, and no more however long it waits."""
+    store = _Counted(concurrency)
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        return store.work(item)
+
+    results = ahead(cast(Store, store), work, range(40))
+    assert started == []  # nothing before the first ask
+    assert next(results) == 0
+    time.sleep(0.1)  # time for the work started to end, and for any more to start
+    assert sorted(started) == list(range(1 if concurrency == 1 else 1 + concurrency))
+    assert list(results) == [2 * i for i in range(1, 40)]
+
+
+def test_ahead_raises_at_the_failing_item_once_the_work_started_has_ended() -> None:
+    store = _Counted(3)
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        return store.work(-1 if item == 1 else item)
+
+    results = ahead(cast(Store, store), work, range(40))
+    assert next(results) == 0
+    with pytest.raises(ValueError, match="item -1"):
+        next(results)
     assert store.running == 0 and len(started) < 40
 
 

@@ -1,4 +1,5 @@
-"""Seeds read ahead of their extraction (`batch.read_ahead`, `batch.read_seeds`): same results, bounded reads."""
+"""Seeds read ahead of their extraction (`batch.read_ahead`, `batch.read_seeds`): same results, bounded reads;
+and a batch's rows staged into an object store a table at once (`batch.stage_results`)."""
 
 import hashlib
 import itertools
@@ -9,6 +10,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,9 +26,10 @@ from newslake.batch import (
     process_seed,
     read_ahead,
     read_seeds,
+    stage_results,
 )
 from newslake.storage import LocalStore
-from tests.conftest import body, make_seed
+from tests.conftest import RUN_SPECIFIC, body, make_seed
 
 T = TypeVar("T")
 
@@ -200,3 +203,44 @@ def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path, concurrency
     assert kinds["bug.txt"] == ("rejected", "extract")
     assert kinds["same.txt"] == ("unchanged",)
     assert sum(r.reason == "internal_error" for r in together if isinstance(r, Rejected)) == 1
+
+
+class _StagingRendezvous(LocalStore):
+    """A folder that says its requests are worth overlapping, where the `articles` rows of a batch can be
+    staged only once another table's staging has started."""
+
+    concurrency = 8
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.other_started = threading.Event()
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        if "/articles/" not in key:
+            self.other_started.set()
+        elif not self.other_started.wait(timeout=20):
+            raise OSError("no other table was staged while the articles waited")
+        super().write_atomic(key, data)
+
+
+def test_a_batch_stages_its_tables_at_once_into_an_object_store_as_into_a_folder(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for i in range(6):
+        text = f'Article number {i} says <a href="/more/{i}">something</a>.'
+        (seeds / f"s{i}.txt").write_bytes(make_seed(body(text), url=f"https://example.com/news/{i}"))
+    (seeds / "empty.txt").write_bytes(b"")
+    results = read_seeds(str(seeds), [SeedTask(p.name) for p in sorted(seeds.iterdir())])
+    folder, objects = tmp_path / "folder", _StagingRendezvous(tmp_path / "objects")
+    one = stage_results(str(folder), results, 3, "run")
+    other = stage_results(objects, results, 3, "run")
+    assert objects.other_started.is_set()
+    assert set(one.staged) == set(other.staged) == {"articles", "paragraphs", "links", "rejects"}
+    assert one.staged == other.staged and one.outcomes.equals(other.outcomes)
+    written = sorted(p.relative_to(folder) for p in folder.rglob("*.parquet"))
+    assert written == sorted(p.relative_to(objects.root) for p in objects.root.rglob("*.parquet"))
+    for path in written:  # the rejects' time of rejection is each call's own
+        one_rows, other_rows = (
+            pl.read_parquet(root / path).drop(RUN_SPECIFIC["rejects"], strict=False) for root in (folder, objects.root)
+        )
+        assert one_rows.equals(other_rows)
