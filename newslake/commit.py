@@ -11,6 +11,7 @@ steps with `write_group`: its files synced together, and, where its steps would 
 batches many times over, each batch read once and spilled to local scratch step by step.
 """
 
+import functools
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -123,7 +124,12 @@ def day_chunks(days: list[date], weight: Counter[date], budget: int) -> Iterator
         yield chunk
 
 
-def _winners_by_batch(store: Store, key: str | None) -> dict[int, pl.DataFrame] | None:
+Winners = dict[int, pl.DataFrame]  # the article ids of a run whose rows are merged, by staged batch
+# The winners of the staging file a key names (None: a table that takes every staged row, `rejects`)
+WinnersOf = Callable[[str | None], Winners | None]
+
+
+def _winners_by_batch(store: Store, key: str | None) -> Winners | None:
     """The run's winners (the article ids whose rows are merged) split by batch, or None for a table that
     takes every staged row (`rejects`)."""
     if key is None:
@@ -132,10 +138,21 @@ def _winners_by_batch(store: Store, key: str | None) -> dict[int, pl.DataFrame] 
     return {int(batch): frame for (batch,), frame in split.items()}
 
 
+def _winners_once(store: Store) -> WinnersOf:
+    """`_winners_by_batch` for the steps of one group: read and split once, not once a step (each step read
+    the whole run's winners: at 100 000 seeds ~100 000 ids in ~134 batches, and from an object store a GET)."""
+
+    @functools.cache
+    def winners_of(key: str | None) -> Winners | None:
+        return _winners_by_batch(store, key)
+
+    return winners_of
+
+
 _NO_WINNERS = pl.DataFrame(schema={"article_id": pl.String})
 
 
-def _kept(rows: pl.DataFrame, days: pl.Series, batch: int, winners: dict[int, pl.DataFrame] | None) -> pl.DataFrame:
+def _kept(rows: pl.DataFrame, days: pl.Series, batch: int, winners: Winners | None) -> pl.DataFrame:
     """Of one staged batch's rows in the span of a step's days, those it merges (their order kept)."""
     # The span runs from the step's first day to its last: the filter drops the rows of a day in between
     # that is not the step's (rows of an article that lost its URL to a newer crawl, on a day of its own).
@@ -147,10 +164,10 @@ def _kept(rows: pl.DataFrame, days: pl.Series, batch: int, winners: dict[int, pl
     return rows.join(winners.get(batch, _NO_WINNERS), on="article_id", how="semi", maintain_order="left")
 
 
-def _staged_rows(store: Store, chunk: ChunkWrite) -> Iterator[pl.DataFrame]:
+def _staged_rows(store: Store, chunk: ChunkWrite, winners_of: WinnersOf | None = None) -> Iterator[pl.DataFrame]:
     """This run's rows of the chunk's table and days, a staged batch at a time (winners only); the run's
-    winners are split by batch once, not filtered for each batch."""
-    winners = _winners_by_batch(store, chunk.winners)
+    winners are split by batch once (by `winners_of`, for a group's steps), not filtered for each batch."""
+    winners = (winners_of or _winners_once(store))(chunk.winners)
     days = pl.Series(PARTITION_KEY, chunk.days, dtype=pl.Date)
     # From an object store, the next batches' files are fetched while this one's rows are decoded (`ahead`: up
     # to 8 compressed files held besides). 12 batches of 50 seeds into S3 with 20 ms a request: the commit took
@@ -160,15 +177,21 @@ def _staged_rows(store: Store, chunk: ChunkWrite) -> Iterator[pl.DataFrame]:
         yield _kept(read_staged(data, chunk.table, (start, stop)), days, batch, winners)
 
 
-def write_chunk(location: Location, chunk: ChunkWrite, rows: Iterable[pl.DataFrame] | None = None) -> WriteStats:
-    """One merge step (idempotent: run again, it writes the same files), its rows read from staging, or
-    given as `rows` (what `_staged_rows` would yield, as `write_group` spills them).
+def write_chunk(
+    location: Location,
+    chunk: ChunkWrite,
+    rows: Iterable[pl.DataFrame] | None = None,
+    winners_of: WinnersOf | None = None,
+) -> WriteStats:
+    """One merge step (idempotent: run again, it writes the same files), its rows read from staging (its
+    winners from `winners_of`, when a group's steps share them), or given as `rows` (what `_staged_rows` would
+    yield, as `write_group` spills them).
 
     A step is one day when that day alone has more than `CHUNK_ARTICLES` new articles; its rows are then
     not gathered in memory but streamed from staging into the day's file (`merge_large_day`).
     """
     store = open_store(location)  # one store: an object store's client is not free
-    frames = _staged_rows(store, chunk) if rows is None else rows
+    frames = _staged_rows(store, chunk, winners_of) if rows is None else rows
     if _large(chunk):
         spans = sum(stop - start for _, _, start, stop in chunk.staged)  # the winners' rows and the others'
         return merge_large_day(store, chunk.table, chunk.days[0], frames, spans, chunk.purge_keys)
@@ -202,14 +225,14 @@ def _shared_reads(window: list[ChunkWrite]) -> float:
     return sum(len(chunk.staged) for chunk in window) / max(1, len(batches))
 
 
-def spill_steps(store: Store, window: list[ChunkWrite], path: Path) -> Spilled:
+def spill_steps(store: Store, window: list[ChunkWrite], path: Path, winners_of: WinnersOf | None = None) -> Spilled:
     """Read each staged batch of the window's steps once (the span from its first step's rows to its last
     step's) and spill each step's share of it (`_kept`), indexed by the step's place in the window."""
     spans: dict[tuple[int, str], list[tuple[int, int, int]]] = {}  # (step, start, stop) in each batch
     for index, chunk in enumerate(window):
         for batch, key, start, stop in chunk.staged:
             spans.setdefault((batch, key), []).append((index, start, stop))
-    winners = _winners_by_batch(store, window[0].winners)
+    winners = (winners_of or _winners_once(store))(window[0].winners)
     days = pl.Series(PARTITION_KEY, sorted({day for chunk in window for day in chunk.days}), dtype=pl.Date)
 
     def parts() -> Iterator[tuple[int, pa.Table]]:
@@ -249,18 +272,19 @@ def write_group(location: Location, chunks: list[ChunkWrite]) -> list[WriteStats
 
 
 def _write_windows(store: Store, chunks: list[ChunkWrite]) -> Iterator[WriteStats]:
+    winners_of = _winners_once(store)
     for window in step_windows(chunks, SPILL_ROWS):
         if _shared_reads(window) < SPILL_SHARED_READS:
-            yield from (write_chunk(store, chunk) for chunk in window)
+            yield from (write_chunk(store, chunk, winners_of=winners_of) for chunk in window)
             continue
         with tempfile.TemporaryDirectory(prefix="newslake-steps-") as scratch:
-            spilled = spill_steps(store, window, Path(scratch) / "steps.arrow")
+            spilled = spill_steps(store, window, Path(scratch) / "steps.arrow", winners_of)
             schema = polars_schema(window[0].table)
             for index, chunk in enumerate(window):
                 # A large day is streamed to its merge (~1 ms a frame whatever its size: a frame a staged
                 # batch made 134 of a day at 100 000 seeds); a step's rows are otherwise gathered at once.
                 frames = spilled.rows(index, schema, STREAMED_ROWS if _large(chunk) else None)
-                yield write_chunk(store, chunk, frames)
+                yield write_chunk(store, chunk, frames, winners_of)
 
 
 def staged_spans(staged: list[tuple[int, StagedRows]], days: list[date]) -> list[tuple[int, str, int, int]]:

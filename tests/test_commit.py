@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from newslake import commit
 from newslake.commit import ChunkWrite, day_chunks, spill_steps, staged_spans, write_group
-from newslake.lake import StagedRows, read_staged, stage_rows, stage_winners
+from newslake.lake import Location, StagedRows, read_staged, read_winners, stage_rows, stage_winners
 from newslake.storage import LocalStore, open_store
 from schemas.tables import polars_schema
 from tests.test_lake import paragraphs
@@ -97,7 +97,8 @@ def test_spilled_steps_give_each_step_the_rows_a_step_reads_itself(
 
 def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them(tmp_path: Path) -> None:
     """Twelve batches, each with rows of all ten days, and a step a day: read a step at a time, 120 reads;
-    spilled, 12. The lake is the same either way."""
+    spilled, 12 (24 in two windows of five steps). The lake is the same either way. The run's winners are read
+    once for all the group's steps."""
     root = str(tmp_path)
     batches = [[(10 * b + d, d, 2) for d in range(10)] for b in range(12)]
     staged = [(b, staged_batch(root, b, articles)) for b, articles in enumerate(batches)]
@@ -105,28 +106,41 @@ def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them
     days = [DAY1 + timedelta(days=d) for d in range(10)]
     window = steps_of(root, staged, winners, 1, days)
     reads: list[str] = []
+    winner_reads: list[str] = []
     real = read_staged
+    real_winners = read_winners
+
+    def counted_winners(location: Location, key: str) -> pl.DataFrame:
+        winner_reads.append(key)
+        return real_winners(location, key)
 
     def counted(data: bytes, table: str, span: tuple[int, int]) -> pl.DataFrame:
         reads.append(table)
         return real(data, table, span)
 
     lakes = {}
-    for name, shared in (("direct", 10**9), ("spilled", 1)):
+    for name, shared, reads_wanted in (("direct", 10**9, 120), ("spilled", 1, 12), ("spilled twice", 1, 24)):
         reads.clear()
+        winner_reads.clear()
         data = tmp_path / name
         data.mkdir()
         for key in {rows.key for _, rows in staged}:  # the steps read staging under their own lake
             (data / key).parent.mkdir(parents=True, exist_ok=True)
             (data / key).write_bytes((tmp_path / key).read_bytes())
         (data / window[0].winners).write_bytes((tmp_path / window[0].winners).read_bytes())  # type: ignore[operator]
-        with patch.object(commit, "read_staged", counted), patch.object(commit, "SPILL_SHARED_READS", shared):
+        with (
+            patch.object(commit, "read_staged", counted),
+            patch.object(commit, "read_winners", counted_winners),
+            patch.object(commit, "SPILL_SHARED_READS", shared),
+            patch.object(commit, "SPILL_ROWS", 5 * 12 * 2 if name == "spilled twice" else commit.SPILL_ROWS),
+        ):
             stats = write_group(str(data), window)
         assert sum(s.rows_written for s in stats) == 12 * 10 * 2
-        assert len(reads) == (120 if name == "direct" else 12)
+        assert len(reads) == reads_wanted
+        assert winner_reads == [window[0].winners]
         lakes[name] = {p.relative_to(data): p.read_bytes() for p in (data / "paragraphs").rglob("*.parquet")}
     assert len(lakes["direct"]) == 10
-    assert lakes["spilled"] == lakes["direct"]
+    assert lakes["spilled"] == lakes["spilled twice"] == lakes["direct"]
 
 
 class _ReadRendezvous(LocalStore):

@@ -127,10 +127,10 @@ def test_crash_inside_a_group_of_steps_replaces_no_file_then_rerun_converges(
     before = partition_files(data)
     steps = count()
 
-    def dying(location: Any, chunk: ChunkWrite, rows: Any = None) -> WriteStats:
+    def dying(location: Any, chunk: ChunkWrite, rows: Any = None, winners_of: Any = None) -> WriteStats:
         if next(steps) == crash_after:
             raise Crash
-        return write_chunk(location, chunk, rows)
+        return write_chunk(location, chunk, rows, winners_of)
 
     with patch("newslake.commit.write_chunk", dying), pytest.raises(Crash):
         ingest_run(RunOptions(str(seeds), str(data)), "r2")
