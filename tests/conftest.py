@@ -2,6 +2,8 @@
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import polars as pl
 import pytest
 
 from newslake.lake import PART_FILE
+from newslake.storage import LocalStore
 from schemas.tables import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,3 +126,30 @@ def refuse_to_read(monkeypatch: pytest.MonkeyPatch, directory_name: str) -> None
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
+
+
+class Rendezvous(LocalStore):
+    """A folder that says its requests are worth overlapping (as an object store does), where a request (a read
+    or a write) for a key that `waits` is answered only once a request for a key of `others` has started: it
+    fails unless the two overlap."""
+
+    concurrency = 8
+
+    def __init__(self, root: Path, waits: Callable[[str], bool], others: Callable[[str], bool]) -> None:
+        super().__init__(root)
+        self.waits, self.others = waits, others
+        self.other_started = threading.Event()
+
+    def _meet(self, key: str) -> None:
+        if self.others(key):
+            self.other_started.set()
+        elif self.waits(key) and not self.other_started.wait(timeout=20):
+            raise OSError(f"{key} was asked for while no other request ran")
+
+    def read_bytes(self, key: str) -> bytes:
+        self._meet(key)
+        return super().read_bytes(key)
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        self._meet(key)
+        super().write_atomic(key, data)

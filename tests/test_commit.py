@@ -4,7 +4,6 @@ every step the same rows in the same order."""
 
 import shutil
 import tempfile
-import threading
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from newslake.commit import ChunkWrite, day_chunks, spill_steps, staged_spans, w
 from newslake.lake import Location, StagedRows, read_staged, read_winners, stage_rows, stage_winners
 from newslake.storage import LocalStore, open_store
 from schemas.tables import polars_schema
+from tests.conftest import Rendezvous
 from tests.test_lake import paragraphs
 
 DAY1 = date(2022, 1, 13)
@@ -143,24 +143,6 @@ def test_a_group_reads_each_staged_batch_once_a_window_when_its_steps_share_them
     assert lakes["spilled"] == lakes["spilled twice"] == lakes["direct"]
 
 
-class _ReadRendezvous(LocalStore):
-    """A folder that says its requests are worth overlapping, where the first staged batch's file can be read
-    only once another staged file's read has started."""
-
-    concurrency = 8
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.other_started = threading.Event()
-
-    def read_bytes(self, key: str) -> bytes:
-        if key.endswith("b000001.parquet") or key.endswith("b000002.parquet"):
-            self.other_started.set()
-        elif key.endswith("b000000.parquet") and not self.other_started.wait(timeout=20):
-            raise OSError("no other staged batch was read while the first one waited")
-        return super().read_bytes(key)
-
-
 def test_an_object_store_reads_a_steps_staged_batches_at_once_into_the_files_a_folder_gets(tmp_path: Path) -> None:
     """Staged batches are read ahead of the step that merges them, from an object store, read a step at a time
     or spilled; the lake is the folder's."""
@@ -173,11 +155,16 @@ def test_an_object_store_reads_a_steps_staged_batches_at_once_into_the_files_a_f
     for name, shared in (("folder", 10**9), ("direct", 10**9), ("spilled", 1)):
         data = tmp_path / name
         shutil.copytree(staging, data)
-        store = LocalStore(data) if name == "folder" else _ReadRendezvous(data)
+        # The first staged batch's file can be read only once another's read has started.
+        first, others = (
+            (lambda key: key.endswith("b000000.parquet")),
+            (lambda key: key.endswith(("b000001.parquet", "b000002.parquet"))),
+        )
+        store = LocalStore(data) if name == "folder" else Rendezvous(data, waits=first, others=others)
         with patch.object(commit, "SPILL_SHARED_READS", shared):
             stats = write_group(store, window)
         assert sum(s.rows_written for s in stats) == 3 * 4 * 2
-        assert name == "folder" or store.other_started.is_set()  # type: ignore[attr-defined]
+        assert not isinstance(store, Rendezvous) or store.other_started.is_set()
         lakes[name] = {p.relative_to(data): p.read_bytes() for p in (data / "paragraphs").rglob("*.parquet")}
     assert len(lakes["folder"]) == 4
     assert lakes["direct"] == lakes["spilled"] == lakes["folder"]

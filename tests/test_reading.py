@@ -29,7 +29,7 @@ from newslake.batch import (
     stage_results,
 )
 from newslake.storage import LocalStore
-from tests.conftest import RUN_SPECIFIC, body, make_seed
+from tests.conftest import RUN_SPECIFIC, Rendezvous, body, make_seed
 
 T = TypeVar("T")
 
@@ -122,29 +122,10 @@ def test_an_item_is_read_when_the_bounds_are_full_of_reads_started_for_later_one
     assert reads == Counter({0: 1, 1: 1, 9: 1})
 
 
-class _Rendezvous(LocalStore):
-    """A folder that says its requests are worth overlapping (as an object store does), whose first seed can be
-    read only once the second one's read has started."""
-
-    concurrency = 8
-
-    def __init__(self, root: Path, first: str, second: str) -> None:
-        super().__init__(root)
-        self.first, self.second = first, second
-        self.second_started = threading.Event()
-
-    def read_bytes(self, key: str) -> bytes:
-        if key == self.second:
-            self.second_started.set()
-        elif key == self.first and not self.second_started.wait(timeout=20):
-            raise OSError("the second seed was not read while the first one waited")
-        return super().read_bytes(key)
-
-
 def test_seeds_are_read_while_earlier_ones_wait(tmp_path: Path) -> None:
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_bytes(make_seed(body(f"Seed {name} has its own text.")))
-    store = _Rendezvous(tmp_path, "a.txt", "b.txt")
+    store = Rendezvous(tmp_path, waits=lambda key: key == "a.txt", others=lambda key: key == "b.txt")
     results = read_seeds(store, [SeedTask("a.txt"), SeedTask("b.txt")])
     assert [type(r) for r in results] == [Extracted, Extracted], results
 
@@ -205,24 +186,6 @@ def test_read_seeds_gives_what_each_seed_alone_gives(tmp_path: Path, concurrency
     assert sum(r.reason == "internal_error" for r in together if isinstance(r, Rejected)) == 1
 
 
-class _StagingRendezvous(LocalStore):
-    """A folder that says its requests are worth overlapping, where the `articles` rows of a batch can be
-    staged only once another table's staging has started."""
-
-    concurrency = 8
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.other_started = threading.Event()
-
-    def write_atomic(self, key: str, data: bytes) -> None:
-        if "/articles/" not in key:
-            self.other_started.set()
-        elif not self.other_started.wait(timeout=20):
-            raise OSError("no other table was staged while the articles waited")
-        super().write_atomic(key, data)
-
-
 def test_a_batch_stages_its_tables_at_once_into_an_object_store_as_into_a_folder(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -231,7 +194,11 @@ def test_a_batch_stages_its_tables_at_once_into_an_object_store_as_into_a_folder
         (seeds / f"s{i}.txt").write_bytes(make_seed(body(text), url=f"https://example.com/news/{i}"))
     (seeds / "empty.txt").write_bytes(b"")
     results = read_seeds(str(seeds), [SeedTask(p.name) for p in sorted(seeds.iterdir())])
-    folder, objects = tmp_path / "folder", _StagingRendezvous(tmp_path / "objects")
+    # The articles' rows can be staged only once another table's staging has started.
+    objects = Rendezvous(
+        tmp_path / "objects", waits=lambda key: "/articles/" in key, others=lambda key: "/articles/" not in key
+    )
+    folder = tmp_path / "folder"
     one = stage_results(str(folder), results, 3, "run")
     other = stage_results(objects, results, 3, "run")
     assert objects.other_started.is_set()
