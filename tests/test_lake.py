@@ -438,23 +438,27 @@ def test_a_file_removed_while_its_directory_is_listed_is_left_out(
     assert [f.key for f in LocalStore(tmp_path).list_files()] == ["kept.txt"]
 
 
-# --- an object store's days merged at once (`storage.each`) ----------------------------------------------------
+# --- an object store's requests at once (`storage.each`, `storage.ahead`) -------------------------------------
 class _Counted:
-    """A store with `concurrency`, whose work counts how many items run at once."""
+    """A store with `concurrency`, whose work records the items it starts, counts how many run at once, and
+    fails on item `failing`."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, failing: int | None = None) -> None:
         self.concurrency = concurrency
+        self.failing = failing
+        self.started: list[int] = []
         self.running = self.most = 0
         self.lock = threading.Lock()
 
     def work(self, item: int) -> int:
         with self.lock:
+            self.started.append(item)
             self.running += 1
             self.most = max(self.most, self.running)
         time.sleep(0.01)
         with self.lock:
             self.running -= 1
-        if item < 0:
+        if item == self.failing:
             raise ValueError(f"item {item}")
         return 2 * item
 
@@ -467,16 +471,10 @@ def test_each_works_in_order_and_at_most_concurrency_at_once(concurrency: int) -
 
 
 def test_each_raises_the_first_error_and_starts_no_more_work() -> None:
-    store = _Counted(2)
-    started: list[int] = []
-
-    def work(item: int) -> int:
-        started.append(item)
-        return store.work(-1 if item == 1 else item)
-
-    with pytest.raises(ValueError, match="item -1"):
-        each(cast(Store, store), work, range(40))
-    assert store.running == 0 and len(started) < 40
+    store = _Counted(2, failing=1)
+    with pytest.raises(ValueError, match="item 1"):
+        each(cast(Store, store), store.work, range(40))
+    assert store.running == 0 and len(store.started) < 40
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
@@ -491,33 +489,21 @@ def test_ahead_works_no_further_than_concurrency_items_past_what_was_asked_for(c
     """From a folder, an item's work is done when it is asked for; from an object store, up to `concurrency`
     items' work is done ahead of the caller, and no more however long it waits."""
     store = _Counted(concurrency)
-    started: list[int] = []
-
-    def work(item: int) -> int:
-        started.append(item)
-        return store.work(item)
-
-    results = ahead(cast(Store, store), work, range(40))
-    assert started == []  # nothing before the first ask
+    results = ahead(cast(Store, store), store.work, range(40))
+    assert store.started == []  # nothing before the first ask
     assert next(results) == 0
     time.sleep(0.1)  # time for the work started to end, and for any more to start
-    assert sorted(started) == list(range(1 if concurrency == 1 else 1 + concurrency))
+    assert sorted(store.started) == list(range(1 if concurrency == 1 else 1 + concurrency))
     assert list(results) == [2 * i for i in range(1, 40)]
 
 
 def test_ahead_raises_at_the_failing_item_once_the_work_started_has_ended() -> None:
-    store = _Counted(3)
-    started: list[int] = []
-
-    def work(item: int) -> int:
-        started.append(item)
-        return store.work(-1 if item == 1 else item)
-
-    results = ahead(cast(Store, store), work, range(40))
+    store = _Counted(3, failing=1)
+    results = ahead(cast(Store, store), store.work, range(40))
     assert next(results) == 0
-    with pytest.raises(ValueError, match="item -1"):
+    with pytest.raises(ValueError, match="item 1"):
         next(results)
-    assert store.running == 0 and len(started) < 40
+    assert store.running == 0 and len(store.started) < 40
 
 
 class _Meeting(ArrowStore):
