@@ -284,7 +284,7 @@ def _write_windows(store: Store, chunks: list[ChunkWrite]) -> Iterator[WriteStat
                 # A large day is streamed to its merge (~1 ms a frame whatever its size: a frame a staged
                 # batch made 134 of a day at 100 000 seeds); a step's rows are otherwise gathered at once.
                 frames = spilled.rows(index, schema, STREAMED_ROWS if _large(chunk) else None)
-                yield write_chunk(store, chunk, frames, winners_of)
+                yield write_chunk(store, chunk, frames)
 
 
 def staged_spans(staged: list[tuple[int, StagedRows]], days: list[date]) -> list[tuple[int, str, int, int]]:
