@@ -88,13 +88,9 @@ R = TypeVar("R")
 
 def each(store: Store, work: Callable[[A], R], items: Iterable[A]) -> list[R]:
     """`work` done on each item, in order, up to `store.concurrency` items at once (on threads: the work waits on
-    the store's requests with the GIL released). The first error is raised once the work started has ended;
-    work not started by then is not."""
-    todo = list(items)
-    if store.concurrency <= 1 or len(todo) <= 1:
-        return [work(item) for item in todo]
-    with ThreadPoolExecutor(min(store.concurrency, len(todo)), thread_name_prefix="newslake-store") as pool:
-        return list(pool.map(work, todo))  # an error cancels the work not started (`Executor.map`)
+    the store's requests with the GIL released); `ahead`, all of it asked for at once. The first error is raised
+    once the work started has ended; work not started by then is not."""
+    return list(ahead(store, work, items))
 
 
 def ahead(store: Store, work: Callable[[A], R], items: Iterable[A]) -> Iterator[R]:
