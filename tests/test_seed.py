@@ -203,6 +203,41 @@ def test_nfc_stretches_are_cut_where_nfc_joins_nothing() -> None:
         assert code not in seconds
 
 
+def test_texts_left_out_of_nfc_are_in_nfc() -> None:
+    # `normalise_text` skips NFC for a text of characters `_text._nfc_stable` answers for: each must be in NFC
+    # alone, of combining class 0, and the second character of no canonical composition, in the Unicode data
+    # of this Python (then no text made of them changes under NFC).
+    from newslake.core._text import nfc_stable
+
+    seconds = set()
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            seconds.add(int(decomposition.split()[1], 16))
+    stable = [code for code in range(0x110000) if nfc_stable(chr(code))]
+    assert 0x4E00 in stable and 0xE9 in stable and 0x301 not in stable  # what the ranges are there for
+    for code in stable:
+        char = chr(code)
+        assert unicodedata.normalize("NFC", char) == char and not unicodedata.combining(char), hex(code)
+        assert code not in seconds, hex(code)
+
+
+# Short texts of characters NFC leaves alone (Latin-1, Cyrillic, kana, Han, Hangul, fullwidth), with and
+# without ones it changes or joins to them: a combining accent, U+037E, a compatibility ideograph, kana's
+# voicing mark, a Hangul vowel jamo.
+_STABLE_OR_NOT = st.sampled_from("e\u00e9\u0439\u30ab\u4e2d\uac00\uff21\u2014 \u0301\u037e\uf900\u3099\u1161")
+
+
+@given(st.text(alphabet=_STABLE_OR_NOT, min_size=1, max_size=30))
+@example("e\u0301")  # composes
+@example("\u30ab\u3099")  # kana and its voicing mark compose
+@example("\u4e2d\u037e")  # U+037E is replaced
+def test_short_texts_are_normalised_with_or_without_the_scan(raw: str) -> None:
+    from newslake.core.text import normalise_text
+
+    assert normalise_text(raw) == " ".join(unicodedata.normalize("NFC", raw).split())
+
+
 # Control bytes, tab/LF/CR (which are not counted) and others, often; lengths across the 255-byte blocks the
 # C count works in.
 _BYTES = st.binary(max_size=1200) | st.lists(
