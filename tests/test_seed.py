@@ -3,6 +3,7 @@
 import codecs
 import html
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from newslake.core import SeedRejected, parse_seed
-from newslake.core.seed import decode_seed, split_header
+from newslake.core.seed import Seed, decode_seed, split_header
 from tests.conftest import make_seed
 
 BODY = "<main><p>正文第一段，足够长的文字。</p></main>"
@@ -359,3 +360,63 @@ def test_the_header_is_read_as_splitting_the_whole_text_reads_it(text: str) -> N
     except SeedRejected as exc:
         got = (exc.reason,)
     assert got == _read_header_by_split(text)
+
+
+# Bytes around UTF-8's edges: every lead and continuation byte, overlong forms, surrogates, U+10FFFF and past
+# it, sequences cut short, among ASCII runs long enough for the validator's eight-byte steps.
+_UTF8_EDGES = st.lists(
+    st.sampled_from(
+        [b"a", b"abcdefgh", b"\xc3\xa9", b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"\xc0\x80", b"\xc1\xbf",
+         b"\xe0\x9f\xbf", b"\xe0\xa0\x80", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf",
+         b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\x80", b"\xbf", b"\xc3", b"\xe4\xb8", b"\xf0\x9f\x98", b"\xff",
+         b"\xfe"]
+    ),
+    max_size=12,
+).map(b"".join)  # fmt: skip
+
+
+@given(_UTF8_EDGES | st.binary(max_size=40))
+def test_utf8_validation_is_the_decoders(data: bytes) -> None:
+    from newslake.core._text import utf8_valid
+
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert not utf8_valid(data)
+    else:
+        assert utf8_valid(data)
+
+
+def _parsed(read: Callable[[], Seed]) -> object:
+    try:
+        return read()
+    except SeedRejected as exc:
+        return (exc.stage, exc.reason)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["", " ", "\r", "\u3000", "\u00a0", "<!--1700000000000-->", "[T](https://ex.com/a)", "[中](https://ex.com/中)",
+             "------", "<p>x</p>", "\xe9"]
+        ),
+        max_size=16,
+    ).map("\n".join)
+)  # fmt: skip
+@example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n" + "\u3000\n" * 6 + "<p>x</p>")  # body past line 8
+@example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n" + "\u3000\n" * 6)  # only whitespace after it
+@example("\n" * 8 + "[T](https://ex.com/a)")  # the header past the head's lines: the whole text finds it
+def test_a_utf8_seed_read_from_its_head_is_the_one_read_from_its_whole_text(text: str) -> None:
+    # parse_seed reads a UTF-8 file's header from its first lines only; reading the whole text (decode_seed,
+    # then read_header: the path of every other file) must give the same seed or the same rejection.
+    from newslake.core import seed
+
+    data = text.encode("utf-8")
+
+    def whole() -> Seed:
+        if not data or data.isspace():
+            return parse_seed(data)  # rejected before anything is decoded, on either path
+        decoded, codec = decode_seed(data)
+        return seed._seed(data, decoded, seed.read_header(decoded), codec)
+
+    assert _parsed(lambda: parse_seed(data)) == _parsed(whole)

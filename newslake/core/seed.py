@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from charset_normalizer import from_bytes
 
-from newslake.core._text import control_bytes, high_bytes
+from newslake.core._text import control_bytes, high_bytes, utf8_valid
 from newslake.core.errors import SeedRejected, Stage
 from newslake.core.text import normalise_text
 from newslake.core.urls import UrlError, canonical_url
@@ -231,15 +231,53 @@ def parse_seed(data: bytes) -> Seed:
     """Decode and split a seed file's bytes. Raises `SeedRejected` with the reason when it is unusable."""
     if not data or data.isspace():  # what `not data.strip()` asks, without copying the page (~150 KB)
         raise SeedRejected(Stage.READ, "empty_file", "the seed file is empty or holds only whitespace")
+    head = _utf8_head(data)
+    if head is not None:
+        try:
+            header = read_header(head)
+        except SeedRejected:
+            header = None  # decided on the whole text below, as it always was
+        # A header that ends within the head's lines read nothing past them (`read_header` reads its pieces
+        # in order), so the whole text would give the same; one that runs to the head's end is read again.
+        if header is not None and header[3] < len(head):
+            return _seed(data, head, header, "utf-8")
     text, codec = decode_seed(data)
-    crawled_at, title, raw_url, start = read_header(text)
+    return _seed(data, text, read_header(text), codec)
+
+
+# `read_header` splits at most this many lines off the text (the rest is one piece).
+_HEADER_LINES = 8
+
+
+def _utf8_head(data: bytes) -> str | None:
+    """The text of the first `_HEADER_LINES` lines of a file `decode_seed` would read as UTF-8 without a BOM
+    (the whole file when it has fewer lines), or None for any other file.
+
+    Most seeds are UTF-8, and only their header is read as text: the HTML goes to the parser as the file's
+    own bytes. Validating the bytes in C (`utf8_valid`) instead of decoding them all cost 0.02 against 0.06-0.11
+    ms a corpus page, and no string of the page is made.
+    """
+    if any(data.startswith(bom) for bom, _ in _BOMS) or _looks_binary(data) or not utf8_valid(data):
+        return None
+    end = -1
+    for _ in range(_HEADER_LINES):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data.decode("utf-8")
+    return data[: end + 1].decode("utf-8")  # "\n" is never inside a multibyte character
+
+
+def _seed(data: bytes, text: str, header: tuple[datetime | None, str, str, int], codec: str) -> Seed:
+    """The seed of `data` from its `header` (read from `text`: the file's text, or the head of it)."""
+    crawled_at, title, raw_url, start = header
     if not raw_url:
         raise SeedRejected(Stage.HEADER, "no_url", "the header's `[Title](URL)` line has an empty URL")
     try:
         url = canonical_url(raw_url)
     except UrlError as exc:
         raise SeedRejected(Stage.HEADER, "bad_url", f"the article URL is unusable: {exc}") from exc
-    # Asked of the text (Unicode whitespace, as before the body was bytes), from `start`, without a copy.
+    # Asked of the text (Unicode whitespace, as before the body was bytes), from `start`, without a copy. Of a
+    # head, this finds the line the header stopped at: `read_header` stops at a line that is not blank.
     if _NOT_SPACE.search(text, start) is None:
         raise SeedRejected(Stage.HEADER, "no_body", "the seed has a header but no HTML after it")
     return Seed(crawled_at=crawled_at, title=title, url=url, body=_utf8_body(data, text, start, codec), encoding=codec)
