@@ -5,6 +5,7 @@ import html
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 from hypothesis import example, given, settings
@@ -184,6 +185,17 @@ def test_a_long_text_is_normalised_as_a_whole(raw: str) -> None:
     assert normalise_text(raw) == " ".join(unicodedata.normalize("NFC", raw).split())
 
 
+@cache
+def _composition_seconds() -> frozenset[int]:
+    """The second characters of the canonical composition pairs in this Python's Unicode data."""
+    seconds = set()
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            seconds.add(int(decomposition.split()[1], 16))
+    return frozenset(seconds)
+
+
 def test_nfc_stretches_are_cut_where_nfc_joins_nothing() -> None:
     # Every character `_text._nfc` cuts a long text before (printable ASCII and the CJK unified ideographs,
     # asked of the compiled test itself) is in NFC, decomposes to nothing else, has no combining class, and is
@@ -191,11 +203,7 @@ def test_nfc_stretches_are_cut_where_nfc_joins_nothing() -> None:
     # jamo, not these).
     from newslake.core._text import nfc_boundary
 
-    seconds = set()
-    for code in range(0x110000):
-        decomposition = unicodedata.decomposition(chr(code))
-        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
-            seconds.add(int(decomposition.split()[1], 16))
+    seconds = _composition_seconds()
     boundaries = [code for code in range(0x110000) if nfc_boundary(chr(code))]
     assert len(boundaries) == 95 + 0xA000 - 0x4E00  # the ranges it names: a long text is still cut
     for code in boundaries:
@@ -210,11 +218,7 @@ def test_texts_left_out_of_nfc_are_in_nfc() -> None:
     # of this Python (then no text made of them changes under NFC).
     from newslake.core._text import nfc_stable
 
-    seconds = set()
-    for code in range(0x110000):
-        decomposition = unicodedata.decomposition(chr(code))
-        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
-            seconds.add(int(decomposition.split()[1], 16))
+    seconds = _composition_seconds()
     stable = [code for code in range(0x110000) if nfc_stable(chr(code))]
     assert 0x4E00 in stable and 0xE9 in stable and 0x301 not in stable  # what the ranges are there for
     for code in stable:
