@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Text in C: `normalise_text` (NFC, invisible characters out, whitespace runs collapsed, ends stripped), and
-the counts of control and non-ASCII bytes that seed reading and parsing ask for.
+"""Text in C: `normalise_text` (NFC, invisible characters out, whitespace runs collapsed, ends stripped), the
+counts of control and non-ASCII bytes that seed reading and parsing ask for, and `utf8_valid`, which tells a
+UTF-8 seed without decoding it.
 
 The collapse gives what `" ".join(text.split())` gives after the invisible characters are deleted, in one
 pass over the code points and one string made (`split` made a string per word and a list, ~210 calls a
