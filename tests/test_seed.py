@@ -221,22 +221,28 @@ def test_texts_left_out_of_nfc_are_in_nfc() -> None:
     seconds = _composition_seconds()
     stable = [code for code in range(0x110000) if nfc_stable(chr(code))]
     assert 0x4E00 in stable and 0xE9 in stable and 0x301 not in stable  # what the ranges are there for
+    assert {0x2192, 0x2605, 0x3AC, 0x5D0, 0x627} <= set(stable)  # and the table: arrows, stars, Greek, Hebrew, Arabic
+    assert 0x1161 not in stable and 0x11A8 not in stable  # Hangul's vowel and final jamo: seconds, not in the data
     for code in stable:
         char = chr(code)
         assert unicodedata.normalize("NFC", char) == char and not unicodedata.combining(char), hex(code)
         assert code not in seconds, hex(code)
 
 
-# Short texts of characters NFC leaves alone (Latin-1, Cyrillic, kana, Han, Hangul, fullwidth), with and
-# without ones it changes or joins to them: a combining accent, U+037E, a compatibility ideograph, kana's
-# voicing mark, a Hangul vowel jamo.
-_STABLE_OR_NOT = st.sampled_from("e\u00e9\u0439\u30ab\u4e2d\uac00\uff21\u2014 \u0301\u037e\uf900\u3099\u1161")
+# Short texts of characters NFC leaves alone (Latin-1, Cyrillic, kana, Han, Hangul, fullwidth; and from the
+# table: an arrow, Greek, Hebrew, a Hangul leading jamo), with and without ones it changes or joins to them: a
+# combining accent, U+037E, a compatibility ideograph, kana's voicing mark, a Hangul vowel jamo, a Hebrew point.
+_STABLE_OR_NOT = st.sampled_from(
+    "e\u00e9\u0439\u30ab\u4e2d\uac00\uff21\u2014 \u2192\u03ac\u05d0\u1100\u0301\u037e\uf900\u3099\u1161\u05b4"
+)
 
 
 @given(st.text(alphabet=_STABLE_OR_NOT, min_size=1, max_size=30))
 @example("e\u0301")  # composes
 @example("\u30ab\u3099")  # kana and its voicing mark compose
 @example("\u4e2d\u037e")  # U+037E is replaced
+@example("\u1100\u1161")  # Hangul jamo compose (algorithmically)
+@example("\u2192\u0301")  # an accent on an arrow: a text the table takes, but for its accent
 def test_short_texts_are_normalised_with_or_without_the_scan(raw: str) -> None:
     from newslake.core.text import normalise_text
 

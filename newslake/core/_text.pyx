@@ -11,7 +11,7 @@ regex form. `normalise_text` itself is here, not in `text.py`, so that its calle
 Python pay no Python frame for it (~330 calls a page).
 """
 
-from unicodedata import is_normalized, normalize
+from unicodedata import combining, decomposition, is_normalized, normalize
 
 from cpython.unicode cimport (
     Py_UNICODE_ISSPACE,
@@ -52,10 +52,9 @@ cdef inline bint _nfc_stable(Py_UCS4 ch) noexcept nogil:
     # Characters NFC leaves as they are wherever they stand: in NFC alone, of combining class 0, and the
     # second character of no canonical composition (test_seed checks every one this answers for against the
     # Unicode data of the running Python). A text of nothing else is in NFC: there is nothing to decompose,
-    # reorder or compose. The scripts of most news text: Latin to U+02FF, Cyrillic, general punctuation and
-    # currency signs, CJK punctuation, kana, the CJK unified ideographs, Hangul syllables, fullwidth forms.
-    # Rejected: deciding from the bytes before decoding (the text is a str by then), a table of the whole
-    # BMP (the ranges cover the corpus's text; the rest goes to `unicodedata`, as before).
+    # reorder or compose (Unicode's quick check answers "yes" for it). The scripts of most news text: Latin to
+    # U+02FF, Cyrillic, general punctuation and currency signs, CJK punctuation, kana, the CJK unified
+    # ideographs, Hangul syllables, fullwidth forms. The rest of the BMP is asked of `_STABLE_BMP`.
     if ch < 0x300:
         return True
     if ch < 0x2010:
@@ -67,20 +66,66 @@ cdef inline bint _nfc_stable(Py_UCS4 ch) noexcept nogil:
     return ch <= 0x9FFF or 0xAC00 <= ch <= 0xD7A3 or 0xFF01 <= ch <= 0xFFEE
 
 
+# The same answer for every character of the BMP, a bit each, made from this Python's Unicode data the first
+# time a text holds a character outside the ranges above (~50 ms, once a process: a process reading only
+# Latin, Cyrillic and CJK text never makes it). Without it, a text with one arrow, star, Greek, Arabic or
+# Hebrew letter went to `unicodedata` whole: 40 of the 172 corpus pages' texts, a third of the time their
+# normalising took. Characters above the BMP still go to `unicodedata`.
+cdef bytes _STABLE_BMP = None
+# Hangul's vowel and trailing jamo are second characters of compositions that are not in the Unicode data's
+# decompositions (they are algorithmic).
+_HANGUL_SECONDS = range(0x1161, 0x1176), range(0x11A8, 0x11C3)
+# No canonical decomposition is of a character above this (the CJK compatibility supplement's last).
+_LAST_DECOMPOSED = 0x2FFFF
+
+
+def stable_bmp() -> bytes:
+    """The BMP's characters NFC leaves as they are wherever they stand, as bits (bit `c & 7` of byte `c >> 3`):
+    in NFC alone, of combining class 0, and the second character of no canonical composition pair."""
+    seconds = {code for hangul in _HANGUL_SECONDS for code in hangul}
+    for code in range(_LAST_DECOMPOSED + 1):
+        parts = decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    bits = bytearray(0x10000 // 8)
+    for code in range(0x10000):
+        char = chr(code)
+        if code not in seconds and not combining(char) and is_normalized("NFC", char):
+            bits[code >> 3] |= 1 << (code & 7)
+    return bytes(bits)
+
+
 def nfc_stable(Py_UCS4 ch):
     """Whether `normalise_text` may skip NFC for a text of such characters (for the test against the data)."""
-    return _nfc_stable(ch)
+    return _stable(ch)
 
 
-cdef bint _all_nfc_stable(str text) noexcept:
+cdef bint _stable(Py_UCS4 ch) except -1:
+    global _STABLE_BMP
+    cdef const unsigned char* bits
+    cdef unsigned int code
+    if _nfc_stable(ch):
+        return True
+    if ch > 0xFFFF:
+        return False
+    if _STABLE_BMP is None:
+        _STABLE_BMP = stable_bmp()
+    bits = _STABLE_BMP
+    code = ch  # as a number: Cython makes a Py_UCS4 shifted a string
+    return (bits[code >> 3] >> (code & 7)) & 1
+
+
+cdef bint _all_nfc_stable(str text) except -1:
     """Whether every character of `text` is one NFC leaves alone: a scan of a few instructions a character,
     where a call of `normalize` took ~16 000 instructions (~40 calls a corpus page, most of them on text
     already in NFC)."""
     cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
+    cdef Py_UCS4 ch
     for i in range(size):
-        if not _nfc_stable(PyUnicode_READ(kind, data, i)):
+        ch = PyUnicode_READ(kind, data, i)
+        if not _nfc_stable(ch) and not _stable(ch):
             return False
     return True
 
