@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-from newslake.core._text import control_bytes
+from newslake.core._text import control_bytes, without_script_bodies
 from newslake.core._tree import page_metadata
 from newslake.core.content import PageMarks, class_words, contains
 from newslake.core.dates import DateEvidence
@@ -201,7 +201,8 @@ def parse_html(html: str | bytes) -> HtmlElement:
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
     parser = _parser()
     try:
-        tree = lxml.html.document_fromstring(cleaned, parser=parser)
+        # Without the bodies of its scripts and styles: nothing but `PageMeta` reads them, and it only JSON-LD's.
+        tree = lxml.html.document_fromstring(without_script_bodies(cleaned), parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
     for error in parser.error_log:

@@ -1,0 +1,95 @@
+"""`_text.without_script_bodies` against libxml2 itself: the tree of a page without its script and style
+bodies is the tree libxml2 builds of the whole page, less the text of those elements, and JSON-LD keeps its
+text. A difference in where the scan thinks a body ends (comments, quoted attribute values, escaped scripts,
+raw-text elements, a page that stops mid-tag) shows as a different tree.
+"""
+
+import lxml.etree
+import lxml.html
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from newslake.core._text import without_script_bodies
+from newslake.core.html import _parser, parse_html
+from newslake.core.seed import parse_seed
+from newslake.core.text import C0_CONTROL_BYTES
+from tests.conftest import CORPUS_SEEDS, corpus_files, requires_corpus
+
+_JSON_LD = "application/ld+json"  # what `PageMeta` reads
+
+
+def _tree(data: bytes) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(data, parser=_parser())
+
+
+def _shape(tree: lxml.html.HtmlElement) -> tuple[bytes, list[str | None]]:
+    """The tree without any script or style text, and the text of each JSON-LD script."""
+    json_ld = [script.text for script in tree.iter("script") if script.get("type") == _JSON_LD]
+    for element in tree.iter("script", "style"):
+        element.text = None
+    return lxml.etree.tostring(tree), json_ld
+
+
+def _same_tree(data: bytes) -> None:
+    data = data.translate(None, C0_CONTROL_BYTES)  # as `parse_html` has it
+    try:
+        expected = _shape(_tree(data))
+    except lxml.etree.ParserError:  # "Document is empty": nothing but blanks, a comment, a DOCTYPE
+        with pytest.raises(lxml.etree.ParserError):
+            _tree(without_script_bodies(data))
+        return
+    assert _shape(_tree(without_script_bodies(data))) == expected
+
+
+# Markup that decides where a body ends, and text around it.
+_PIECES = st.sampled_from(
+    [
+        "<script>", "</script>", "<SCRIPT>", "</Script >", "</script/>", "</scriptx>", "<script src=x/>",
+        "<script/>", "<script />",
+        "<script a='>'>", '<script a=">" b>', "<script type=application/ld+json>", "<script type='ld+json'>",
+        '<script type="application/ld&#43;json">', "<script\n>", "< script>", "<style>", "</style>", "<STYLE>",
+        "<!--", "-->", "--!>", "<!-->", "<!--->", "<!---->", "<!DOCTYPE html>", "<!x>", "<?x>", "</ x>", "</>",
+        "</", "<textarea>", "</textarea>", "<title>", "</title>", "<xmp>", "</xmp>", "<iframe>", "</iframe>",
+        "<plaintext>", "<noscript>", "<p>", "</p>", '<div class="a>b">', "<a href='x' title=\"<script>\">",
+        "<p/>", "<br/>", "<html>", "<body>", "<head>", "x", " ", "\n", "\r", "<", ">", "/", "=", '"', "'", "-",
+        "!", "é", "ld+json", "a<b", "&amp;",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(["", "<html><body>", "<!DOCTYPE html><head>"]), st.lists(_PIECES, max_size=40).map("".join))
+@example("<html><body>", "<p>a<script>var s = '<!-- <script> </script>'; x</script>b</p>")  # escaped twice
+@example("<html><body>", "<script><!-- </script> --> x</script><p>after</p>")  # escaped: the first end tag ends it
+@example("<html><body>", "<!-- <script> --><p>kept</p><script>x</script>")  # a script tag inside a comment is no tag
+@example("<html><body>", '<div title="</script>"><script a=">">x</script></div>')  # ">" and end tags in quoted values
+@example("<html><body>", "<textarea><script>x</textarea><p>y</p>")  # no script inside a textarea
+@example("<html><body>", "<script src='a.js' /><p>not script text</p>")  # "<script/>": an empty element here
+@example("<html><body>", "<script src=a.js/><p>script text</p>")  # ... but "a.js/" is the value
+@example("<html><body>", '<script type="application/ld+json">{"a": "</p>"}</script><style>p{}</style><p>x</p>')
+@example("<html><body>", "<p>x<script>never closed")  # a body to the end of the page
+@example("<html><body>", "<p>x</p><script a='never")  # a page that stops inside a tag
+def test_the_tree_is_libxml2s_less_the_bodies(opening: str, html: str) -> None:
+    _same_tree((opening + html).encode("utf-8"))
+
+
+@requires_corpus
+@pytest.mark.parametrize("seed_file", corpus_files() or ["(no corpus)"])
+def test_corpus_page_tree_is_the_same(seed_file: str) -> None:
+    _same_tree(parse_seed((CORPUS_SEEDS / seed_file).read_bytes()).body)
+
+
+def test_bodies_leave_the_bytes_and_json_ld_stays() -> None:
+    page = (
+        b'<html><head><script type="application/ld+json">{"x": 1}</script><style>p {}</style>'
+        b"<script>var a = 1;</script></head><body><p>text</p><script src=b.js></script></body></html>"
+    )
+    assert without_script_bodies(page) == (
+        b'<html><head><script type="application/ld+json">{"x": 1}</script><style></style>'
+        b"<script></script></head><body><p>text</p><script src=b.js></script></body></html>"
+    )
+    plain = b"<html><body><p>no script</p></body></html>"
+    assert without_script_bodies(plain) is plain  # nothing to take out: no copy
+    tree = parse_html(page)
+    assert [s.text for s in tree.iter("script")] == ['{"x": 1}', None, None]
