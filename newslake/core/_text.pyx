@@ -68,7 +68,7 @@ cdef inline bint _nfc_stable(Py_UCS4 ch) noexcept nogil:
 
 
 # The same answer for every character of the BMP, a bit each, made from this Python's Unicode data the first
-# time a text holds a character outside the ranges above (~50 ms, once a process: a process reading only
+# time a text holds a character outside the ranges above (~30 ms, once a process: a process reading only
 # Latin, Cyrillic and CJK text never makes it). Without it, a text with one arrow, star, Greek, Arabic or
 # Hebrew letter went to `unicodedata` whole: 40 of the 172 corpus pages' texts, a third of the time their
 # normalising took. Characters above the BMP still go to `unicodedata`.
@@ -316,7 +316,7 @@ cdef bint _utf8_valid(const unsigned char* at, Py_ssize_t size) noexcept nogil:
 # Half of a corpus page's bytes (71 of 140 KB on average) are the bodies of <script> and <style>, which
 # libxml2 reads a byte at a time, copies into text nodes and frees again, and which `extract._prune` drops
 # unread. Everything reads them but `html.PageMeta`, and it only the JSON-LD scripts'. Taken out of the bytes
-# first, the parse and free of the corpus took 7.63M instructions a page instead of 8.71M.
+# first, the parse and free of the corpus took 7.63M instructions a page instead of 8.71M; the scan 0.41M.
 #
 # Where a body ends is where libxml2 2.14's tokenizer (HTML5's, HTMLparser.c) ends it, so the tree is the
 # one it would build, less those text nodes (a test compares the two trees over the corpus and over generated
@@ -324,7 +324,6 @@ cdef bint _utf8_valid(const unsigned char* at, Py_ssize_t size) noexcept nogil:
 # quoted attribute values, and the raw-text elements whose content is not markup (`_RAW_NAMES`).
 
 cdef enum _Mode:
-    _DATA = 0
     _RCDATA = 1  # title, textarea: to their end tag
     _RAWTEXT = 2  # style, iframe, noembed, noframes, xmp: to their end tag
     _PLAINTEXT = 3  # plaintext: to the end of the page

@@ -190,7 +190,8 @@ def _parser() -> lxml.html.HTMLParser:
 
 def parse_html(html: str | bytes) -> HtmlElement:
     """Parse a fragment or a whole document (text, or UTF-8 bytes) into an `<html>` tree. Raises `SeedRejected`
-    (parse stage).
+    (parse stage). Its `<script>` elements but JSON-LD's and its `<style>` elements come without their text,
+    which is never read (`_text.without_script_bodies`).
 
     libxml2 stops building the tree at depth 256 (without `huge_tree`) and drops everything deeper
     without failing; that would lose text silently, so it is a reject (`too_deep`) instead.
@@ -201,7 +202,6 @@ def parse_html(html: str | bytes) -> HtmlElement:
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
     parser = _parser()
     try:
-        # Without the bodies of its scripts and styles: nothing but `PageMeta` reads them, and it only JSON-LD's.
         tree = lxml.html.document_fromstring(without_script_bodies(cleaned), parser=parser)
     except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
         raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
