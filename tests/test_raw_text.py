@@ -93,3 +93,10 @@ def test_bodies_leave_the_bytes_and_json_ld_stays() -> None:
     assert without_script_bodies(plain) is plain  # nothing to take out: no copy
     tree = parse_html(page)
     assert [s.text for s in tree.iter("script")] == ['{"x": 1}', None, None]
+
+
+def test_a_script_past_libxml2s_text_limit_no_longer_stops_the_parse() -> None:
+    # libxml2 stops at a text node of 10 MB (ERR_RESOURCE_LIMIT: `parse_html` rejected such a page, and the
+    # paragraph after the script was lost); the body never reaches it now. A seed may hold 10 MiB.
+    page = b"<html><body><p>before</p><script>" + b"x" * 10_200_000 + b"</script><p>after</p></body></html>"
+    assert [p.text for p in parse_html(page).iter("p")] == ["before", "after"]
