@@ -22,9 +22,9 @@ from cpython.unicode cimport (
     PyUnicode_READ,
     PyUnicode_WRITE,
 )
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.string cimport memchr, memcpy
 
 
@@ -98,15 +98,14 @@ def stable_bmp() -> bytes:
 
 def nfc_stable(Py_UCS4 ch):
     """Whether `normalise_text` may skip NFC for a text of such characters (for the test against the data)."""
-    return _stable(ch)
+    return _nfc_stable(ch) or _in_stable_bmp(ch)
 
 
-cdef bint _stable(Py_UCS4 ch) except -1:
+cdef bint _in_stable_bmp(Py_UCS4 ch) except -1:
+    """`_STABLE_BMP`'s answer for `ch` (False above the BMP), the table made on first use."""
     global _STABLE_BMP
     cdef const unsigned char* bits
     cdef unsigned int code
-    if _nfc_stable(ch):
-        return True
     if ch > 0xFFFF:
         return False
     if _STABLE_BMP is None:
@@ -126,7 +125,7 @@ cdef bint _all_nfc_stable(str text) except -1:
     cdef Py_UCS4 ch
     for i in range(size):
         ch = PyUnicode_READ(kind, data, i)
-        if not _nfc_stable(ch) and not _stable(ch):
+        if not _nfc_stable(ch) and not _in_stable_bmp(ch):
             return False
     return True
 
@@ -336,7 +335,7 @@ cdef const char* _RAW_NAMES[9]
 cdef int _RAW_MODES[9]
 _RAW_NAMES[:] = [b"script", b"style", b"iframe", b"noembed", b"noframes", b"xmp", b"title", b"textarea", b"plaintext"]
 _RAW_MODES[:] = [_SCRIPT, _RAWTEXT, _RAWTEXT, _RAWTEXT, _RAWTEXT, _RAWTEXT, _RCDATA, _RCDATA, _PLAINTEXT]
-# Bodies dropped: the first two (script, style); of scripts, all that cannot be JSON-LD (`_keeps_body`).
+# Bodies dropped: the first two (script, style); of scripts, those that cannot be JSON-LD (`_keeps_body`).
 cdef enum:
     _DROPPED = 2
 
@@ -435,7 +434,7 @@ cdef inline bint _end_tag_at(
     for k in range(length):
         if at[i + k] | 0x20 != name[k]:
             return False
-    return _space(at[i + length]) or at[i + length] == b"/" or at[i + length] == b">"
+    return _CLASS[at[i + length]] & (_SPACE | _GT | _SLASH)
 
 
 cdef Py_ssize_t _raw_end(
@@ -517,6 +516,7 @@ def without_script_bodies(bytes data not None):
     cdef const unsigned char* found
     cdef unsigned char c
     cdef int kind
+    cdef bint json_ld
     cdef list cuts = []  # the start and end of each body dropped, in turn
     while i < size:
         found = <const unsigned char*>memchr(at + i, b"<", size - i)
@@ -558,7 +558,8 @@ def without_script_bodies(bytes data not None):
             body_end = _raw_end(
                 at, size, i, <const unsigned char*>_RAW_NAMES[kind], name_end - name_start, _RAW_MODES[kind]
             )
-            if kind < _DROPPED and body_end > i and not (kind == 0 and _keeps_body(at, name_end, end)):
+            json_ld = _RAW_MODES[kind] == _SCRIPT and _keeps_body(at, name_end, end)
+            if kind < _DROPPED and body_end > i and not json_ld:
                 cuts += (i, body_end)
                 length += body_end - i
             i = body_end
