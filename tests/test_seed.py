@@ -373,10 +373,10 @@ def test_the_header_is_read_as_splitting_the_whole_text_reads_it(text: str) -> N
 
 
 # Bytes around UTF-8's edges: every lead and continuation byte, overlong forms, surrogates, U+10FFFF and past
-# it, sequences cut short, among ASCII runs long enough for the validator's eight-byte steps.
+# it, sequences cut short, among ASCII runs long enough for the validator's 32-byte blocks.
 _UTF8_EDGES = st.lists(
     st.sampled_from(
-        [b"a", b"abcdefgh", b"\xc3\xa9", b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"\xc0\x80", b"\xc1\xbf",
+        [b"a", b"abcdefgh", b"a" * 31, b"\xc3\xa9", b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"\xc0\x80", b"\xc1\xbf",
          b"\xe0\x9f\xbf", b"\xe0\xa0\x80", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf",
          b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\x80", b"\xbf", b"\xc3", b"\xe4\xb8", b"\xf0\x9f\x98", b"\xff",
          b"\xfe"]
@@ -386,6 +386,10 @@ _UTF8_EDGES = st.lists(
 
 
 @given(_UTF8_EDGES | st.binary(max_size=40))
+@example(b"a" * 31 + "中".encode() + b"a" * 30)  # a character across a block's end
+@example(b"a" * 31 + "中".encode()[:2] + b"a" * 31)  # ... cut short there
+@example(b"a" * 63 + b"\x80")  # a stray continuation byte after two ASCII blocks
+@example(b"a" * 30 + b"\xed\xa0\x80" + b"a" * 31)  # a surrogate across a block's end
 def test_utf8_validation_is_the_decoders(data: bytes) -> None:
     from newslake.core._text import utf8_valid
 

@@ -257,7 +257,7 @@ def utf8_valid(bytes data not None):
     """Whether `data` decodes as UTF-8 (`data.decode("utf-8")` succeeds), without making the string.
 
     What CPython's decoder accepts: the well-formed sequences of the Unicode Standard's table 3-7 (no
-    overlong forms, no surrogates, nothing above U+10FFFF, nothing cut short). ASCII is checked eight bytes
+    overlong forms, no surrogates, nothing above U+10FFFF, nothing cut short). ASCII is skipped 32 bytes
     at a time. A property test compares it with the decoder.
     """
     cdef const unsigned char* at = <const unsigned char*>data
@@ -269,45 +269,55 @@ def utf8_valid(bytes data not None):
 
 
 cdef bint _utf8_valid(const unsigned char* at, Py_ssize_t size) noexcept nogil:
-    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t i = 0, end
     cdef unsigned char lead, second
-    cdef uint64_t word
+    cdef uint64_t word, more, most, last
     while i < size:
-        if i + 8 <= size:
+        # A block of 32 bytes is skipped when it is ASCII (most of a page's markup); one that is not is read
+        # a byte at a time, and a sequence may run past its end. 8-byte steps alone took 23 us a corpus page,
+        # these 15; a 32-byte test before each character of a CJK run made those pages slower (25 -> 29 us).
+        if i + 32 <= size:
             memcpy(&word, at + i, 8)
-            if word & 0x8080808080808080ULL == 0:
-                i += 8
+            memcpy(&more, at + i + 8, 8)
+            memcpy(&most, at + i + 16, 8)
+            memcpy(&last, at + i + 24, 8)
+            if (word | more | most | last) & 0x8080808080808080ULL == 0:
+                i += 32
                 continue
-        lead = at[i]
-        if lead < 0x80:
-            i += 1
-            continue
-        if lead < 0xC2 or lead > 0xF4:  # a continuation byte, an overlong two-byte lead, or beyond U+10FFFF
-            return False
-        if lead < 0xE0:
-            if i + 1 >= size or at[i + 1] & 0xC0 != 0x80:
+            end = i + 32
+        else:
+            end = size
+        while i < end:
+            lead = at[i]
+            if lead < 0x80:
+                i += 1
+                continue
+            if lead < 0xC2 or lead > 0xF4:  # a continuation byte, an overlong two-byte lead, or beyond U+10FFFF
                 return False
-            i += 2
-            continue
-        if i + 1 >= size:
-            return False
-        second = at[i + 1]
-        if lead < 0xF0:
-            if lead == 0xE0 and second < 0xA0:  # overlong
+            if lead < 0xE0:
+                if i + 1 >= size or at[i + 1] & 0xC0 != 0x80:
+                    return False
+                i += 2
+                continue
+            if i + 1 >= size:
                 return False
-            if lead == 0xED and second > 0x9F:  # a surrogate
+            second = at[i + 1]
+            if lead < 0xF0:
+                if lead == 0xE0 and second < 0xA0:  # overlong
+                    return False
+                if lead == 0xED and second > 0x9F:  # a surrogate
+                    return False
+                if second & 0xC0 != 0x80 or i + 2 >= size or at[i + 2] & 0xC0 != 0x80:
+                    return False
+                i += 3
+                continue
+            if lead == 0xF0 and second < 0x90:  # overlong
                 return False
-            if second & 0xC0 != 0x80 or i + 2 >= size or at[i + 2] & 0xC0 != 0x80:
+            if lead == 0xF4 and second > 0x8F:  # beyond U+10FFFF
                 return False
-            i += 3
-            continue
-        if lead == 0xF0 and second < 0x90:  # overlong
-            return False
-        if lead == 0xF4 and second > 0x8F:  # beyond U+10FFFF
-            return False
-        if second & 0xC0 != 0x80 or i + 3 >= size or at[i + 2] & 0xC0 != 0x80 or at[i + 3] & 0xC0 != 0x80:
-            return False
-        i += 4
+            if second & 0xC0 != 0x80 or i + 3 >= size or at[i + 2] & 0xC0 != 0x80 or at[i + 3] & 0xC0 != 0x80:
+                return False
+            i += 4
     return True
 
 
