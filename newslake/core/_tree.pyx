@@ -521,27 +521,43 @@ cdef enum:
 
 
 cdef Py_ssize_t _stripped_length(
-    const unsigned char* text, const uint32_t* comma_codes, Py_ssize_t comma_count, Py_ssize_t* commas
+    const unsigned char* text,
+    const uint32_t* comma_codes,
+    Py_ssize_t comma_count,
+    const uint64_t* ascii_commas,
+    Py_ssize_t* commas,
 ) noexcept nogil:
     """`len(text.strip())` of a UTF-8 string (whitespace as `str.isspace`); adds its commas (any of the
-    `comma_count` code points) to `commas`."""
+    `comma_count` code points; those below 128 also as bits of `ascii_commas`) to `commas`."""
     cdef Py_ssize_t at = 0, count = 0, pending = 0, i
-    cdef bint started = False
+    cdef bint started = False, space
     cdef uint32_t code
-    while text[at] != 0:
-        code = _decode_at(text, &at)
-        for i in range(comma_count):
-            if code == comma_codes[i]:
+    cdef unsigned char byte
+    while True:
+        byte = text[at]
+        if byte == 0:
+            return count
+        # An ASCII character (most of a page's text, and all of its markup's spaces) is judged by two bit
+        # tests, not by the list of commas: that loop for every character was most of the tally's time.
+        if byte < 0x80:
+            at += 1
+            if (ascii_commas[byte >> 6] >> (byte & 63)) & 1:
                 commas[0] += 1
-                break
-        if _is_space(code):
+            space = Py_UNICODE_ISSPACE(<Py_UCS4>byte)
+        else:
+            code = _decode_at(text, &at)
+            for i in range(comma_count):
+                if code == comma_codes[i]:
+                    commas[0] += 1
+                    break
+            space = _is_space(code)
+        if space:
             if started:
                 pending += 1
         else:
             started = True
             count += pending + 1
             pending = 0
-    return count
 
 
 cdef void* _with_room(void* items, Py_ssize_t count, Py_ssize_t* room, size_t size) except NULL:
@@ -576,6 +592,7 @@ cdef class TextTally:
     cdef frozenset _block_tags
     cdef uint32_t _comma_codes[_MAX_COMMAS]
     cdef Py_ssize_t _comma_count
+    cdef uint64_t _ascii_commas[2]  # the commas below 128, as bits
 
     def __cinit__(self):
         self._blocks = NULL
@@ -613,7 +630,9 @@ cdef class TextTally:
             text = <const unsigned char*>(<const char*>run)
         if text is NULL or text[0] == 0:
             return 0
-        cdef Py_ssize_t chars = _stripped_length(text, self._comma_codes, self._comma_count, &owner.commas)
+        cdef Py_ssize_t chars = _stripped_length(
+            text, self._comma_codes, self._comma_count, self._ascii_commas, &owner.commas
+        )
         if owner.order < 0:
             owner.order = self._pieces_met
             self._pieces_met += 1
@@ -696,8 +715,11 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
     cdef TextTally tally = TextTally.__new__(TextTally)
     tally._root = root
     tally._block_tags = block_tags
+    tally._ascii_commas[0] = tally._ascii_commas[1] = 0
     for i, character in enumerate(commas):
         tally._comma_codes[i] = ord(character)
+        if ord(character) < 128:
+            tally._ascii_commas[ord(character) >> 6] |= (<uint64_t>1) << (ord(character) & 63)
     tally._comma_count = len(commas)
     cdef Py_ssize_t sums[2]
     sums[0] = sums[1] = 0
