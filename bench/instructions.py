@@ -2,10 +2,12 @@
 
 Wall time on this shared host moves by +-20% from one pass to the next, more than most single changes to the
 core are worth; the count of instructions hardly moves (callgrind, with the hash seed fixed, gave counts
-within ~0.2% of each other run after run). Two runs under callgrind, started at once: one reads the seeds and
-extracts them once (imports, first sights), the other does the same and then a second, warm pass; the
-difference is one warm pass. Compare commits with it, and confirm with the bench: instructions are not time
-(a cache miss costs hundreds of them), but a change that removes work shows up here without the host's noise.
+within ~0.2% of each other run after run in session 23; in session 25 one build's runs were up to 0.6%
+apart, probably because sets of element proxies follow their addresses): compare changes of ~1% or less in
+more than one run of each build. Two runs under callgrind, started at once: one reads the seeds and extracts
+them once (imports, first sights), the other does the same and then a second, warm pass; the difference is
+one warm pass. Compare commits with it, and confirm with the bench: instructions are not time (a cache miss
+costs hundreds of them), but a change that removes work shows up here without the host's noise.
 Needs valgrind (`apt-get install valgrind`); each run takes about a minute.
 """
 
