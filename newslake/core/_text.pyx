@@ -80,7 +80,7 @@ _HANGUL_SECONDS = range(0x1161, 0x1176), range(0x11A8, 0x11C3)
 _LAST_DECOMPOSED = 0x2FFFF
 
 
-def stable_bmp() -> bytes:
+cdef bytes _stable_bmp():
     """The BMP's characters NFC leaves as they are wherever they stand, as bits (bit `c & 7` of byte `c >> 3`):
     in NFC alone, of combining class 0, and the second character of no canonical composition pair."""
     seconds = {code for hangul in _HANGUL_SECONDS for code in hangul}
@@ -109,7 +109,7 @@ cdef bint _in_stable_bmp(Py_UCS4 ch) except -1:
     if ch > 0xFFFF:
         return False
     if _STABLE_BMP is None:
-        _STABLE_BMP = stable_bmp()
+        _STABLE_BMP = _stable_bmp()
     bits = _STABLE_BMP
     code = ch  # as a number: Cython makes a Py_UCS4 shifted a string
     return (bits[code >> 3] >> (code & 7)) & 1
