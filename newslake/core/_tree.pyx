@@ -9,7 +9,7 @@ element that is handed back. What they decide is the Python code's decision, unc
 tags, attributes and words, how points are credited) stay in `content.py`, which passes them in; the names
 read here are the fields of `content.PageMarks` (article, main, itemprop=articleBody, role=main, rel=author).
 The text readers below (`text_content`, `links_in`, `joined_text`, `text_length`) serve the walk and the
-chrome step the same way; `newline_after_breaks` is the one write, of text nodes (which have no proxies).
+chrome step the same way; `prune` is the one write (dropped subtrees, and the text after each <br>).
 
 The semantics are lxml's, to the character: an element's text is the text nodes before its first child
 element-like node (element, comment, processing instruction, entity reference), its tail the text nodes
@@ -50,6 +50,37 @@ if lxml.etree.__version__ != BUILT_AGAINST_LXML:
         "is installed: rebuild it (`make env`, or `uv sync --reinstall-package newslake`)"
     )
 import_lxml__etree()
+
+
+# --- libxml2's own functions ------------------------------------------------------------------------------
+# `prune` unlinks and frees nodes, which lxml's public C API does not offer. They must be freed by the libxml2
+# that made them: the one inside lxml.etree (its wheels link it statically), whose symbols a module loaded
+# after it cannot see by name (Python loads extensions RTLD_LOCAL). So they are looked up in lxml.etree's own
+# loaded image (`RTLD_NOLOAD`: the handle of the copy already in the process, never a second one).
+cdef extern from "dlfcn.h" nogil:
+    void* dlopen(const char* filename, int flags)
+    void* dlsym(void* handle, const char* symbol)
+    char* dlerror()
+    int RTLD_LAZY
+    int RTLD_NOLOAD
+
+ctypedef void (*_NodeFunction)(tree.xmlNode*) noexcept nogil
+ctypedef tree.const_xmlChar* (*_DictExists)(tree.xmlDict*, tree.const_xmlChar*, int) noexcept nogil
+
+
+cdef void* _libxml2_function(void* image, const char* name) except NULL:
+    cdef void* found = dlsym(image, name)
+    if found is NULL:
+        raise ImportError(f"lxml.etree does not export libxml2's {name.decode()} (needed by newslake.core._tree)")
+    return found
+
+
+cdef void* _lxml_image = dlopen(lxml.etree.__file__.encode(), RTLD_LAZY | RTLD_NOLOAD)
+if _lxml_image is NULL:
+    raise ImportError(f"cannot find lxml.etree's loaded image: {dlerror().decode()}")
+cdef _NodeFunction _unlink_node = <_NodeFunction>_libxml2_function(_lxml_image, "xmlUnlinkNode")
+cdef _NodeFunction _free_node = <_NodeFunction>_libxml2_function(_lxml_image, "xmlFreeNode")
+cdef _DictExists _dict_exists = <_DictExists>_libxml2_function(_lxml_image, "xmlDictExists")
 
 
 # --- reading nodes ----------------------------------------------------------------------------------------
@@ -910,15 +941,82 @@ def page_metadata(_Element root not None, str json_ld_type not None):
     return metas, json_ld, bases, title
 
 
-# --- the one write: line breaks ---------------------------------------------------------------------------
-def newline_after_breaks(_Element root not None):
-    """Give each <br> under `root` a "\\n" before its tail: `br.tail = "\\n" + (br.tail or "")`, through lxml's
-    public C API (`tailOf`, `setTailText`: the text nodes after the <br> replaced by one), without a proxy
-    for each <br> (~24 us a page in Python). Text nodes have no proxies, so none goes stale."""
-    cdef tree.xmlNode* top = root._c_node
+# --- the one write: pruning ------------------------------------------------------------------------------
+cdef enum:
+    _MOST_DROPPED = 64  # names `prune` takes (the core drops 20)
+
+
+cdef inline tree.xmlNode* _after_subtree(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
+    """The node after `node`'s subtree in document order within `top`'s subtree, or NULL."""
+    while node is not top and node.next is NULL:
+        node = node.parent
+    if node is top:
+        return NULL
+    return node.next
+
+
+cdef bint _has_proxy(tree.xmlNode* top) noexcept nogil:
+    """Whether a node of `top`'s subtree has an lxml proxy (lxml keeps it in the node's `_private`)."""
     cdef tree.xmlNode* node = top
     while node is not NULL:
-        if node.type == tree.XML_ELEMENT_NODE and _named(node, "br"):
+        if node._private is not NULL:
+            return True
+        node = _next_in_document(node, top)
+    return False
+
+
+def prune(_Element root not None, names):
+    """Drop the elements under `root` named by one of `names` with their subtrees, their tails kept, and give
+    each <br> left a "\n" before its tail, in one pass: lxml's `strip_elements(root, *names,
+    with_tail=False)` after `br.tail = "\n" + (br.tail or "")` for each <br>.
+
+    As `strip_elements` does, a dropped subtree is unlinked, then freed unless a node of it has a proxy (it
+    then lives on detached, and lxml frees it with its last proxy); the HTML parser makes no namespaces, so
+    there are none to carry over. A name is compared by its address in the document's dictionary, where
+    libxml2 keeps one copy of each (a name the dictionary lacks is on no element). The tails go through
+    lxml's public C API (`tailOf`, `setTailText`: text nodes, which have no proxies). lxml's strip matched
+    every element against each of the 20 names through its tag matcher and made the subtrees' nodes
+    self-contained one by one: ~115 us a corpus page, and the <br> pass another walk of the tree."""
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlDict* names_dict = top.doc.dict
+    cdef tree.const_xmlChar* dropped[_MOST_DROPPED]
+    cdef tree.const_xmlChar* interned
+    cdef tree.const_xmlChar* br = NULL
+    cdef Py_ssize_t count = 0, i
+    cdef bytes encoded
+    cdef tree.xmlNode* node
+    cdef tree.xmlNode* after
+    cdef bint drop
+    if names_dict is NULL:
+        raise ValueError("the document has no dictionary of names (not one lxml's parser made)")
+    names = list(names)
+    if len(names) > _MOST_DROPPED:
+        raise ValueError(f"at most {_MOST_DROPPED} names to drop, not {len(names)}")
+    for name in names:
+        encoded = name.encode("utf-8")
+        interned = _dict_exists(names_dict, <tree.const_xmlChar*><const char*>encoded, len(encoded))
+        if interned is not NULL:
+            dropped[count] = interned
+            count += 1
+    br = _dict_exists(names_dict, <tree.const_xmlChar*>b"br", 2)
+    node = _next_in_document(top, top)  # `root` itself stays, as with `strip_elements`
+    while node is not NULL:
+        if node.type != tree.XML_ELEMENT_NODE or node.ns is not NULL:
+            node = _next_in_document(node, top)
+            continue
+        drop = False
+        for i in range(count):
+            if node.name is dropped[i]:
+                drop = True
+                break
+        if drop:
+            after = _after_subtree(node, top)
+            _unlink_node(node)
+            if not _has_proxy(node):
+                _free_node(node)
+            node = after
+            continue
+        if br is not NULL and node.name is br:
             tail = tailOf(node)
             setTailText(node, "\n" + tail if tail is not None else "\n")
         node = _next_in_document(node, top)
