@@ -203,16 +203,24 @@ class _Shape:
 
     block_holders: set[HtmlElement]
     img_holders: set[HtmlElement]
+    time_holders: set[HtmlElement]  # a paragraph without a <time> is no dateline: no search for them
 
     @classmethod
     def of(cls, root: HtmlElement) -> "_Shape":
-        return cls(_ancestors_of(root.iter(*_BLOCK_DESCENDANT_TAGS)), _ancestors_of(root.iter("img")))
+        return cls(
+            _ancestors_of(root.iter(*_BLOCK_DESCENDANT_TAGS)),
+            _ancestors_of(root.iter("img")),
+            _ancestors_of(root.iter("time")),
+        )
 
     def has_blocks(self, element: HtmlElement) -> bool:
         return element in self.block_holders
 
     def has_img(self, element: HtmlElement) -> bool:
         return _tag(element) == "img" or element in self.img_holders
+
+    def has_time(self, element: HtmlElement) -> bool:
+        return _tag(element) == "time" or element in self.time_holders
 
 
 def _ancestors_of(elements: Iterable[HtmlElement]) -> set[HtmlElement]:
@@ -425,7 +433,7 @@ def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
         for img in _pictures(element):
             handle_image(walker, img)
     text = _text(element)
-    if not text or _is_dateline(element, text):
+    if not text or (walker.shape.has_time(element) and _is_dateline(element, text)):
         return
     position = walker.next_position()
     anchors = links_in(element)
