@@ -139,7 +139,9 @@ _ATTRIBUTES = st.sampled_from(
      ' class="sidebar"', ' id="comments"', ' class="byline x"', ' class="d-none"',
      ' id="main" class="nav"', ' role="main"', ' role="navigation"', ' itemprop="articleBody"', ' itemprop="author"',
      ' itemprop="name"', ' rel="author"', " hidden", ' aria-hidden="true"', ' data-e2e="advertisement"',
-     ' style="display: NONE"', ' style="color:red"', ' class="a" class="sidebar"', ' class=""', ' xml:lang="en"',
+     ' style="display: NONE"', ' style="color:red"', ' style="Visibility : HIDDEN"', ' style="border:none"',
+     ' style="display:\u3000none"', ' style="visibility:hidde"', ' class="a" class="sidebar"', ' class=""',
+     ' xml:lang="en"',
      ' class="&#x4E2D;&amp;nav"', ' itemprop="datePublished"', ' datetime="2020-01-02"', " pubdate",
      ' itemprop="dateModified" datetime="2020-01-03"', ' class="image-Credit"', ' itemprop="copyrightHolder"']
 )  # fmt: skip

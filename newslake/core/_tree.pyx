@@ -240,19 +240,67 @@ cdef class NodeSet:
 
 
 # --- the page pass ----------------------------------------------------------------------------------------
-cdef list _utf8_names(names):
-    return [name.encode("utf-8") for name in names]
+cdef enum:
+    _MOST_NAMES = 16  # names `_intern` takes at once
 
 
-cdef inline bint _among(const char* name, list names) noexcept:
-    """Whether `name` is one of `names` (UTF-8 bytes: a handful, compared in C)."""
-    cdef bytes candidate
-    cdef const char* other
-    for candidate in names:
-        other = <const char*>candidate
-        if name[0] == other[0] and strcmp(name, other) == 0:  # the first bytes first: most names differ there
+cdef tree.xmlDict* _names_of(tree.xmlNode* node) except NULL:
+    """The dictionary where libxml2 keeps one copy of each element and attribute name of the node's document:
+    a name is then compared by its address, and a name the dictionary lacks is on no node."""
+    if node.doc is NULL or node.doc.dict is NULL:
+        raise ValueError("the document has no dictionary of names (not one lxml's parser made)")
+    return node.doc.dict
+
+
+cdef Py_ssize_t _intern(tree.xmlDict* names, names_in, tree.const_xmlChar** out) except -1:
+    """`out[i]`: the address of the i-th name of `names_in` (str) in `names`, or NULL when it is on no node;
+    returns how many."""
+    cdef Py_ssize_t count = 0
+    cdef bytes encoded
+    for name in names_in:
+        if count == _MOST_NAMES:
+            raise ValueError(f"at most {_MOST_NAMES} names at once")
+        encoded = name.encode("utf-8")
+        out[count] = _dict_exists(names, <tree.const_xmlChar*><const char*>encoded, len(encoded))
+        count += 1
+    return count
+
+
+cdef inline bint _is_one_of(tree.const_xmlChar* name, tree.const_xmlChar** names, Py_ssize_t count) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(count):
+        if names[i] is name:
             return True
     return False
+
+
+cdef bint _may_hide(tree.xmlAttr* style):
+    """Whether an inline style may be one `hides` is true of: its value holds "none" or "hidden" in any case
+    (what `display: none` and `visibility: hidden` need after lower-casing), or a non-ASCII byte (lower-casing
+    one can give an ASCII letter: then `hides` decides). Most inline styles hold neither, and no str, lower-
+    cased copy and regex call is made for them (~60 a page, ~1 us each)."""
+    cdef bytes value = _attribute_bytes(style)
+    cdef const unsigned char* data = value
+    cdef Py_ssize_t size = len(value), i
+    cdef unsigned char byte
+    for i in range(size):
+        byte = data[i]
+        if byte >= 0x80:
+            return True
+        if byte | 0x20 == ord("n") and i + 4 <= size and _folded_at(data + i, b"none", 4):
+            return True
+        if byte | 0x20 == ord("h") and i + 6 <= size and _folded_at(data + i, b"hidden", 6):
+            return True
+    return False
+
+
+cdef inline bint _folded_at(const unsigned char* data, const char* word, Py_ssize_t size) noexcept nogil:
+    """Whether `data` starts with the lower-case ASCII `word` in any case."""
+    cdef Py_ssize_t i
+    for i in range(size):
+        if data[i] | 0x20 != <unsigned char>word[i]:
+            return False
+    return True
 
 
 cdef bytes _attribute_bytes(tree.xmlAttr* attr):
@@ -279,8 +327,7 @@ cdef bytes _verdict_key(tree.xmlAttr* klass, tree.xmlAttr* ident):
 # The attributes the page pass reads the values of, and where each is found in its `read` array.
 cdef enum:
     _ITEMPROP, _ROLE, _REL, _CLASS, _ID, _STYLE, _DATETIME, _PUBDATE, _READ_COUNT
-cdef const char* _READ[_READ_COUNT]
-_READ[:] = [b"itemprop", b"role", b"rel", b"class", b"id", b"style", b"datetime", b"pubdate"]
+_READ = ("itemprop", "role", "rel", "class", "id", "style", "datetime", "pubdate")  # in the enum's order
 
 
 def page_marks(
@@ -317,20 +364,31 @@ def page_marks(
     cdef bint marking, is_body
     cdef list regions = [], marked = [], classed = [], styled = [], authors = [], bylines = []
     cdef list article_bodies = [], articles = [], mains = [], main_roles = [], times = [], published = []
-    cdef list regions_named = _utf8_names(region_tags), marking_named = _utf8_names(marking_attributes)
+    # Names by their addresses in the document's dictionary: a tag or attribute name is one pointer compare.
+    cdef tree.xmlDict* names = _names_of(top)
+    cdef tree.const_xmlChar* region_names[_MOST_NAMES]
+    cdef tree.const_xmlChar* marking_names[_MOST_NAMES]
+    cdef tree.const_xmlChar* read_names[_MOST_NAMES]
+    cdef Py_ssize_t region_count = _intern(names, region_tags, region_names)
+    cdef Py_ssize_t marking_count = _intern(names, marking_attributes, marking_names)
+    _intern(names, _READ, read_names)
+    cdef tree.const_xmlChar* article = _dict_exists(names, <tree.const_xmlChar*>b"article", 7)
+    cdef tree.const_xmlChar* main = _dict_exists(names, <tree.const_xmlChar*>b"main", 4)
+    cdef tree.const_xmlChar* anchor = _dict_exists(names, <tree.const_xmlChar*>b"a", 1)
+    cdef tree.const_xmlChar* time = _dict_exists(names, <tree.const_xmlChar*>b"time", 4)
     cdef _Element element
     while node is not NULL:
         if node.type != tree.XML_ELEMENT_NODE:
             node = _next_in_document(node, top)
             continue
         element = None
-        if node.ns is NULL and _among(<const char*>node.name, regions_named):
+        if node.ns is NULL and _is_one_of(node.name, region_names, region_count):
             element = _proxy(doc, node)
             regions.append(element)
-        elif _named(node, "article"):
+        elif node.ns is NULL and node.name is article:
             element = _proxy(doc, node)
             articles.append(element)
-        elif _named(node, "main"):
+        elif node.ns is NULL and node.name is main:
             element = _proxy(doc, node)
             mains.append(element)
         attr = node.properties
@@ -343,14 +401,10 @@ def page_marks(
         while attr is not NULL:
             if attr.ns is NULL:
                 for i in range(_READ_COUNT):
-                    if (
-                        read[i] is NULL
-                        and attr.name[0] == _READ[i][0]
-                        and strcmp(<const char*>attr.name, _READ[i]) == 0
-                    ):
+                    if read[i] is NULL and attr.name is read_names[i]:
                         read[i] = attr  # the first one, as lxml's get() answers
                         break
-                marking = marking or _among(<const char*>attr.name, marking_named)
+                marking = marking or _is_one_of(attr.name, marking_names, marking_count)
             attr = attr.next
         itemprop, role, rel = read[_ITEMPROP], read[_ROLE], read[_REL]
         klass, ident, style = read[_CLASS], read[_ID], read[_STYLE]
@@ -366,7 +420,7 @@ def page_marks(
             if role is not NULL and _attribute_value(role) == "main":
                 main_roles.append(element)
         if (item is not None and item in author_itemprops) or (
-            rel is not NULL and _named(node, "a") and _attribute_value(rel) == "author"
+            rel is not NULL and node.ns is NULL and node.name is anchor and _attribute_value(rel) == "author"
         ):
             if element is None:
                 element = _proxy(doc, node)
@@ -384,11 +438,11 @@ def page_marks(
                 if element is None:
                     element = _proxy(doc, node)
                 bylines.append(element)
-        if style is not NULL and hides(_attribute_value(style).lower()):
+        if style is not NULL and _may_hide(style) and hides(_attribute_value(style).lower()):
             if element is None:
                 element = _proxy(doc, node)
             styled.append(element)
-        if _named(node, "time"):
+        if node.ns is NULL and node.name is time:
             if read[_DATETIME] is not NULL or read[_PUBDATE] is not NULL or (
                 item is not None and item == "datePublished"
             ):
@@ -978,17 +1032,14 @@ def prune(_Element root not None, names):
     every element against each of the 20 names through its tag matcher and made the subtrees' nodes
     self-contained one by one: ~115 us a corpus page, and the <br> pass another walk of the tree."""
     cdef tree.xmlNode* top = root._c_node
-    cdef tree.xmlDict* names_dict = top.doc.dict
+    cdef tree.xmlDict* names_dict = _names_of(top)
     cdef tree.const_xmlChar* dropped[_MOST_DROPPED]
     cdef tree.const_xmlChar* interned
     cdef tree.const_xmlChar* br = NULL
-    cdef Py_ssize_t count = 0, i
+    cdef Py_ssize_t count = 0
     cdef bytes encoded
     cdef tree.xmlNode* node
     cdef tree.xmlNode* after
-    cdef bint drop
-    if names_dict is NULL:
-        raise ValueError("the document has no dictionary of names (not one lxml's parser made)")
     names = list(names)
     if len(names) > _MOST_DROPPED:
         raise ValueError(f"at most {_MOST_DROPPED} names to drop, not {len(names)}")
@@ -1004,12 +1055,7 @@ def prune(_Element root not None, names):
         if node.type != tree.XML_ELEMENT_NODE or node.ns is not NULL:
             node = _next_in_document(node, top)
             continue
-        drop = False
-        for i in range(count):
-            if node.name is dropped[i]:
-                drop = True
-                break
-        if drop:
+        if _is_one_of(node.name, dropped, count):
             after = _after_subtree(node, top)
             _unlink_node(node)
             if not _has_proxy(node):
