@@ -974,22 +974,24 @@ def page_metadata(_Element root not None, str json_ld_type not None):
     cdef tree.xmlNode* node = top
     cdef list metas = [], json_ld = [], bases = []
     cdef bint titled = False
+    cdef tree.const_xmlChar* tags[_MOST_NAMES]  # meta, script, base, title: compared by address
+    _intern(_names_of(top), ("meta", "script", "base", "title"), tags)
     title = None
     while node is not NULL:
-        if node.type == tree.XML_ELEMENT_NODE:
-            if _named(node, "meta"):
+        if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
+            if node.name is tags[0]:
                 content = _get(node, "content")
                 if content is not None:
                     metas.append(
                         (_get(node, "property"), _get(node, "name"), _get(node, "http-equiv"), _get(node, "itemprop"),
                          content)
                     )
-            elif _named(node, "script"):
+            elif node.name is tags[1]:
                 if _get(node, "type") == json_ld_type:
                     json_ld.append(textOf(node))
-            elif _named(node, "base"):
+            elif node.name is tags[2]:
                 bases.append(_get(node, "href"))
-            elif _named(node, "title") and not titled:
+            elif node.name is tags[3] and not titled:
                 title, titled = textOf(node), True
         node = _next_in_document(node, top)
     return metas, json_ld, bases, title
