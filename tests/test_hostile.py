@@ -4,7 +4,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newslake.batch import Extracted, Rejected, SeedTask, process_seed
@@ -98,6 +98,7 @@ def _never_internal_error(data: bytes, tmp: Path) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=4000))
+@example(data=b"\xc6\xd3")  # detected as big5, which its superset big5hkscs does not decode (session 26's CI)
 def test_random_bytes_are_an_article_or_a_reject(data: bytes, tmp_path: Path) -> None:
     _never_internal_error(data, tmp_path)
 

@@ -84,6 +84,17 @@ def test_legacy_encoding_detected_without_declaration(codec: str, text: str) -> 
     assert text in decoded, used
 
 
+def test_big5_that_its_superset_cannot_decode_is_read_as_big5() -> None:
+    # Detection answers big5, which is read as its WHATWG superset big5hkscs; Python's big5hkscs lacks Big5's
+    # kana (0xC6A1-0xC7FC), so those bytes are read with the codec the detector proposed.
+    text = "ひらがなは" * 30
+    data = f"<p>{text}</p>".encode("big5")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("big5hkscs")
+    assert decode_seed(data) == (f"<p>{text}</p>", "big5")
+    assert decode_seed(b"\xc6\xd3")[1] in {"big5", "cp950"}
+
+
 def test_utf8_page_declaring_gb2312_stays_utf8() -> None:
     html = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>中文内容</p>'
     assert "中文内容" in decode_seed(html.encode("utf-8"))[0]
