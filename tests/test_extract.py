@@ -72,6 +72,16 @@ def test_figure_caption_and_credit_are_not_paragraphs() -> None:
     assert all("Getty" not in p.text and "Protesters" not in p.text for p in article.paragraphs)
 
 
+def test_a_figcaption_is_the_caption_before_text_earlier_in_the_figure() -> None:
+    # A figure's <figcaption> is its caption even when another short text comes first in the group.
+    article = extract(
+        f"""<article><p>{LONG}</p>
+        <figure><p>Swipe for more</p><img src="/img/a.jpg"><figcaption>The square at noon.</figcaption></figure>
+        <p>{LONG} Two.</p></article>"""
+    )
+    assert [image.caption for image in article.images] == ["The square at noon."]
+
+
 def test_caption_beside_the_picture_container() -> None:
     article = extract(
         f"""<main><p>{LONG}</p><div><div><div><img src="https://x.example/a.jpg">
