@@ -147,13 +147,13 @@ def _detect(data: bytes) -> tuple[str, str]:
     best = from_bytes(data).best()
     guess = codec_for_label(best.encoding) if best is not None and best.encoding else None
     if best is not None and guess is not None and guess in _MULTIBYTE:
-        try:
-            return data.decode(guess), guess
-        except UnicodeDecodeError:
-            # The superset is not always one: Python's big5hkscs lacks Big5's kana (0xC6A1-0xC7FC), which
-            # its big5 decodes. The codec charset-normalizer proposed decodes every byte (it proposes no other).
-            proposed = codecs.lookup(best.encoding).name
-            return data.decode(proposed), proposed
+        # The superset first, then the codec charset-normalizer proposed: the superset is not always one
+        # (Python's big5hkscs lacks Big5's kana, 0xC6A1-0xC7FC, which its big5 decodes).
+        for codec in dict.fromkeys((guess, codecs.lookup(best.encoding).name)):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                continue
     # charset-normalizer only proposes codecs that decode every byte, so one broken pair in a GBK page makes
     # it answer a single-byte codec (ptcp154, cp1251...). A multibyte codec that decodes nearly all of it is
     # the better answer then.
