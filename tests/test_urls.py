@@ -1,7 +1,6 @@
 """URL handling: canonical URLs, href resolution, proxy unwrapping, srcset parsing."""
 
-import re
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import example, given, settings
@@ -14,6 +13,7 @@ from newslake.core.urls import (
     LinkTarget,
     SrcsetCandidate,
     UrlError,
+    _unwrapped_from_query,
     anchor_rows,
     canonical_url,
     host_of,
@@ -88,24 +88,6 @@ def test_unwrap_proxy(url: str, expected: str) -> None:
     assert unwrap_proxy(url) == expected
 
 
-def _unwrap_by_parsing(url: str) -> str:
-    """`unwrap_proxy` as it was before its shortcut for queries without "/" or "%": every query parsed."""
-    try:
-        query = urlsplit(url).query
-    except ValueError:
-        return url
-    params = dict(parse_qsl(query, keep_blank_values=False))
-    for name in ("url", "src", "image", "img"):
-        value = unquote(params.get(name, "")).strip()
-        if value and re.match(r"^(?:https?://|//)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/", value, re.IGNORECASE):
-            if value.startswith("//"):
-                value = "https:" + value
-            elif not value.lower().startswith(("http://", "https://")):
-                value = "https://" + value
-            return _unwrap_by_parsing(value)
-    return url
-
-
 # Pieces of resizer and proxy URLs: parameter names plain, percent-encoded or with "+", wrapped values plain,
 # encoded once or twice, fragments before and after the query.
 _PROXY_PIECES = st.lists(
@@ -127,7 +109,7 @@ _PROXY_PIECES = st.lists(
 @example("https://img.example/p.jpg#?url=cdn.example.com/a.png")
 @example("https://img.example/p.jpg?w=800&q=75")
 def test_unwrap_proxy_answers_as_parsing_every_query(url: str) -> None:
-    assert unwrap_proxy(url) == _unwrap_by_parsing(url)
+    assert unwrap_proxy(url) == _unwrapped_from_query(url)
 
 
 def test_parse_srcset() -> None:
