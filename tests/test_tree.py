@@ -249,8 +249,8 @@ _PRUNED_TAGS = _TAGS | st.sampled_from(
 
 @settings(max_examples=200)
 @given(st.lists(_markup(tags=_PRUNED_TAGS), min_size=1, max_size=3), st.booleans())
-def test_pruning_is_lxmls_strip_after_the_tail_setter(blocks: list[str], with_breaks: bool) -> None:
-    names = DROP_TAGS if with_breaks else ()
+def test_pruning_is_lxmls_strip_after_the_tail_setter(blocks: list[str], dropping: bool) -> None:
+    names = DROP_TAGS if dropping else ()  # without names, only the <br>s
     tree, oracle = _page(blocks), _page(blocks)
     prune(tree, names)
     oracle_prune(oracle, names)
