@@ -274,7 +274,7 @@ def test_a_dropped_element_that_python_holds_lives_on_detached() -> None:
 
 
 def test_pruning_refuses_more_names_than_it_holds() -> None:
-    with pytest.raises(ValueError, match="at most 64 names to drop, not 65"):
+    with pytest.raises(ValueError, match="at most 64 names at once"):
         prune(_page(["<p>x</p>"]), [f"x{i}" for i in range(65)])
 
 

@@ -175,6 +175,11 @@ cdef inline tree.xmlNode* _next_in_document(tree.xmlNode* node, tree.xmlNode* to
     """The node after `node` in document order within `top`'s subtree (children of elements only), or NULL."""
     if node.type == tree.XML_ELEMENT_NODE and node.children is not NULL:
         return node.children
+    return _after_subtree(node, top)
+
+
+cdef inline tree.xmlNode* _after_subtree(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
+    """The node after `node`'s subtree in document order within `top`'s subtree, or NULL."""
     while node is not top and node.next is NULL:
         node = node.parent
     if node is top:
@@ -252,14 +257,16 @@ cdef tree.xmlDict* _names_of(tree.xmlNode* node) except NULL:
     return node.doc.dict
 
 
-cdef Py_ssize_t _intern(tree.xmlDict* names, names_in, tree.const_xmlChar** out) except -1:
-    """`out[i]`: the address of the i-th name of `names_in` (str) in `names`, or NULL when it is on no node;
-    returns how many."""
+cdef Py_ssize_t _intern(
+    tree.xmlDict* names, names_in, tree.const_xmlChar** out, Py_ssize_t room = _MOST_NAMES
+) except -1:
+    """`out[i]`: the address of the i-th name of `names_in` (str) in `names`, or NULL when it is on no node
+    (so that no node's name is it); returns how many. `out` holds `room` names."""
     cdef Py_ssize_t count = 0
     cdef bytes encoded
     for name in names_in:
-        if count == _MOST_NAMES:
-            raise ValueError(f"at most {_MOST_NAMES} names at once")
+        if count == room:
+            raise ValueError(f"at most {room} names at once")
         encoded = name.encode("utf-8")
         out[count] = _dict_exists(names, <tree.const_xmlChar*><const char*>encoded, len(encoded))
         count += 1
@@ -1002,15 +1009,6 @@ cdef enum:
     _MOST_DROPPED = 64  # names `prune` takes (the core drops 20)
 
 
-cdef inline tree.xmlNode* _after_subtree(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
-    """The node after `node`'s subtree in document order within `top`'s subtree, or NULL."""
-    while node is not top and node.next is NULL:
-        node = node.parent
-    if node is top:
-        return NULL
-    return node.next
-
-
 cdef bint _has_proxy(tree.xmlNode* top) noexcept nogil:
     """Whether a node of `top`'s subtree has an lxml proxy (lxml keeps it in the node's `_private`)."""
     cdef tree.xmlNode* node = top
@@ -1036,22 +1034,10 @@ def prune(_Element root not None, names):
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlDict* names_dict = _names_of(top)
     cdef tree.const_xmlChar* dropped[_MOST_DROPPED]
-    cdef tree.const_xmlChar* interned
-    cdef tree.const_xmlChar* br = NULL
-    cdef Py_ssize_t count = 0
-    cdef bytes encoded
+    cdef Py_ssize_t count = _intern(names_dict, names, dropped, _MOST_DROPPED)
+    cdef tree.const_xmlChar* br = _dict_exists(names_dict, <tree.const_xmlChar*>b"br", 2)
     cdef tree.xmlNode* node
     cdef tree.xmlNode* after
-    names = list(names)
-    if len(names) > _MOST_DROPPED:
-        raise ValueError(f"at most {_MOST_DROPPED} names to drop, not {len(names)}")
-    for name in names:
-        encoded = name.encode("utf-8")
-        interned = _dict_exists(names_dict, <tree.const_xmlChar*><const char*>encoded, len(encoded))
-        if interned is not NULL:
-            dropped[count] = interned
-            count += 1
-    br = _dict_exists(names_dict, <tree.const_xmlChar*>b"br", 2)
     node = _next_in_document(top, top)  # `root` itself stays, as with `strip_elements`
     while node is not NULL:
         if node.type != tree.XML_ELEMENT_NODE or node.ns is not NULL:
