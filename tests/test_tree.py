@@ -32,10 +32,11 @@ from newslake.core._tree import (
 )
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import parse_html
-from newslake.core.model import DateSource
+from newslake.core.model import DateSource, Heading, Image, Link, LinkContext, Paragraph
 from newslake.core.selectors import Selector
-from newslake.core.tags import BLOCK_TAGS, DROP_TAGS
+from newslake.core.tags import BLOCK_TAGS, DROP_TAGS, HEADING_TAGS, IMAGE_TAGS, LIST_TAGS, PARAGRAPH_TAGS
 from newslake.core.text import normalise_text
+from newslake.core.urls import anchor_rows
 
 # --- oracles ----------------------------------------------------------------------------------------------
 
@@ -422,3 +423,222 @@ def test_the_module_refuses_an_lxml_it_was_not_compiled_against() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert "compiled against lxml" in done.stderr and "but lxml 0.0.1 is installed" in done.stderr
+
+
+# --- the walk ---------------------------------------------------------------------------------------------
+class OracleWalker:
+    """The article walk as it was in Python before `_tree.BlockWalker` (through lxml's proxies): classify each
+    element, hand it to its kind's handler; images, lists and galleries go to `extract`'s own handlers, which
+    call back here."""
+
+    def __init__(self, root: HtmlElement, base_url: str, page_url: str, site: str) -> None:
+        self.base_url, self.page_url, self.site = base_url, page_url, site
+        self.links = anchor_rows(base_url, page_url, site, Link)
+        self.paragraphs: list[Paragraph] = []
+        self.headings: list[Heading] = []
+        self.images: list[Image] = []
+        self.seen_image_srcs: set[str] = set()
+        self.position = 0
+        self.section: str | None = None
+        self.blocks = self._ancestors_of(root.iter(*extract._BLOCK_DESCENDANT_TAGS))
+        self.imgs = self._ancestors_of(root.iter("img"))
+        self.times = self._ancestors_of(root.iter("time"))
+
+    @staticmethod
+    def _ancestors_of(elements: Iterable[HtmlElement]) -> set[HtmlElement]:
+        return {ancestor for element in elements for ancestor in element.iterancestors()}
+
+    def has_blocks(self, element: HtmlElement) -> bool:
+        return element in self.blocks
+
+    def has_img(self, element: HtmlElement) -> bool:
+        return _tag(element) == "img" or element in self.imgs
+
+    def next_position(self) -> int:
+        self.position += 1
+        return self.position - 1
+
+    def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
+        self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
+
+    def add_links(self, element: HtmlElement, position: int | None, context: object) -> None:
+        self.links.add(links_in(element), position, context)
+
+    def add_anchors(self, anchors: list[tuple[str, str]], position: int | None, context: object) -> None:
+        self.links.add(anchors, position, context)
+
+    def lead_allowed(self) -> bool:
+        return not self.paragraphs and not any(h.level > 1 for h in self.headings)
+
+    def classify(self, element: HtmlElement, is_root: bool) -> str:
+        tag = _tag(element)
+        if not tag or tag in DROP_TAGS:
+            return "skip"
+        for kind, tags in (("heading", HEADING_TAGS), ("image", IMAGE_TAGS), ("list", LIST_TAGS)):
+            if tag in tags:
+                return kind
+        words = content.class_words(element)
+        if not is_root and _worded(words, extract._METADATA_WORDS, extract._METADATA_MAX_CHARS, element):
+            return "metadata"
+        if (
+            not is_root
+            and self.has_img(element)
+            and _worded(words, extract._GALLERY_WORDS, extract._GALLERY_MAX_CHARS, element)
+        ):
+            return "gallery"
+        if not is_root and tag not in PARAGRAPH_TAGS and self.has_img(element) and extract._is_figure_group(element):
+            return "image"
+        if tag not in BLOCK_TAGS or not self.has_blocks(element):
+            return "paragraph"
+        return "container"
+
+    def walk(self, element: HtmlElement, *, is_root: bool = False) -> None:
+        kind = self.classify(element, is_root)
+        if kind == "heading":
+            self.heading(element)
+        elif kind == "image":
+            extract.handle_image(self, element)  # type: ignore[arg-type]  # the walker's interface
+        elif kind == "list":
+            extract.handle_list(self, element)  # type: ignore[arg-type]
+        elif kind == "metadata":
+            self.add_links(element, None, LinkContext.BYLINE)
+        elif kind == "gallery":
+            extract.handle_gallery(self, element)  # type: ignore[arg-type]
+        elif kind == "paragraph":
+            self.paragraph(element)
+        elif kind == "container":
+            self.walk_children(element)
+
+    def walk_children(self, element: HtmlElement) -> None:
+        run: list[str] = [element.text or ""]
+        inline: list[HtmlElement] = []
+        for child in element:
+            tag = _tag(child)
+            if tag and tag not in BLOCK_TAGS and tag not in DROP_TAGS and not self.has_blocks(child):
+                if tag in IMAGE_TAGS or self.has_img(child):
+                    self.flush(run, inline)
+                    run, inline = [], []
+                    extract.handle_image(self, child)  # type: ignore[arg-type]
+                else:
+                    run.append(text_content(child))
+                    inline.append(child)
+            else:
+                self.flush(run, inline)
+                run, inline = [], []
+                self.walk(child)
+            run.append(child.tail or "")
+        self.flush(run, inline)
+
+    def flush(self, run: list[str], inline: list[HtmlElement]) -> None:
+        text = normalise_text("".join(run))
+        if text:
+            self.block(text, [anchor for element in inline for anchor in links_in(element)], None)
+
+    def block(self, text: str, anchors: list[tuple[str, str]], element: HtmlElement | None) -> None:
+        position = self.next_position()
+        if sum(len(normalise_text(inside)) for _, inside in anchors) >= extract._LINK_BLOCK_SHARE * len(text):
+            self.add_anchors(anchors, position, LinkContext.LIST)
+            return
+        is_lead = element is not None and self.lead_allowed() and extract._is_lead(element, text)
+        self.add_paragraph(position, text, is_lead=is_lead)
+        self.add_anchors(anchors, position, LinkContext.PARAGRAPH)
+
+    def paragraph(self, element: HtmlElement) -> None:
+        if self.has_img(element):
+            for img in extract._pictures(element):
+                extract.handle_image(self, img)  # type: ignore[arg-type]
+        text = normalise_text(text_content(element))
+        if not text or ((_tag(element) == "time" or element in self.times) and extract._is_dateline(element, text)):
+            return
+        self.block(text, links_in(element), element)
+
+    def heading(self, element: HtmlElement) -> None:
+        text = normalise_text(text_content(element))
+        if not text:
+            return
+        position = self.next_position()
+        anchor = (element.get("id") or "").strip() or None
+        self.headings.append(Heading(position, int(_tag(element)[1]), text, anchor))
+        self.section = text
+        self.add_links(element, position, LinkContext.HEADING)
+
+
+def _tag(element: HtmlElement) -> str:
+    return element.tag.lower() if isinstance(element.tag, str) else ""
+
+
+def _worded(words: frozenset[str], kind: frozenset[str], most: int, element: HtmlElement) -> bool:
+    return not kind.isdisjoint(words) and content.BODY_WORDS.isdisjoint(words) and len(text_content(element)) <= most
+
+
+_WALK_TAGS = _TAGS | st.sampled_from(
+    ["figure", "h3", "ol", "dl", "dt", "dd", "picture", "source", "blockquote", "pre", "header", "strong", "button",
+     "br", "noscript", "i", "lin\u212a"]
+)  # fmt: skip
+# "lin\u212a": the parser lower-cases ASCII letters only, and Python's lower() makes the Kelvin sign a "k": a
+# <link>, dropped, to the walk as it was.
+_WALK_ATTRIBUTES = st.sampled_from(
+    ["", ' class="article-meta"', ' class="byline"', ' class="post-meta article-body"', ' class="gallery"',
+     ' class="Slider"', ' id="lead"', ' class="intro x"', ' class="credit"', ' itemprop="copyrightHolder"',
+     ' src="/i/1.jpg"', ' src="/i/2.jpg" width="640"', ' data-src="https://cdn.example/3.jpg"',
+     ' srcset="/i/1.jpg 300w, /i/big.jpg 900w"', ' href="/a"', ' href="#top"', ' href="https://other.example/b"',
+     ' href="javascript:void(0)"', ' id=" h-1 "', ' datetime="2020-01-02"', ' class="story-body"']
+)  # fmt: skip
+
+
+@st.composite
+def _walk_markup(draw: st.DrawFn, depth: int = 0) -> str:
+    tag, attributes = draw(_WALK_TAGS), draw(_WALK_ATTRIBUTES)
+    children = draw(st.lists(_walk_markup(depth + 1), max_size=3)) if depth < 4 else []
+    inside = draw(_TEXT) + "".join(child + draw(_TEXT) for child in children)
+    return f"<{tag}{attributes}>{inside}</{tag}>{draw(_TEXT)}"
+
+
+def _walked(walker_type: type, blocks: list[str]) -> tuple[object, ...]:
+    tree = _page(blocks)
+    prune(tree, DROP_TAGS)
+    root = tree.find("body")
+    walker = walker_type(root, "https://news.example/a/b", "https://news.example/a/b", "news.example")
+    walker.walk(root, is_root=True)
+    return walker.paragraphs, walker.headings, walker.images, walker.links.rows, walker.links.dropped
+
+
+@settings(max_examples=400)
+@given(st.lists(_walk_markup(), min_size=1, max_size=4))
+def test_the_walk_is_the_oracles(blocks: list[str]) -> None:
+    # Each walker on a page of its own: an image's credit leaves the tree as it is read.
+    assert _walked(extract._Walker, blocks) == _walked(OracleWalker, blocks)
+
+
+def test_the_walk_lower_cases_names_as_python_does() -> None:
+    # Names the parser never makes: upper-case ones, made through lxml's API.
+    def page() -> HtmlElement:
+        tree = _page(["<div><p>first</p></div>"])
+        div = tree.find("body/div")
+        for tag, text in (("H2", "A heading"), ("P", "A paragraph"), ("SCRIPT", "dropped"), ("Span", "loose")):
+            lxml.etree.SubElement(div, tag).text = text
+        return tree
+
+    def walked(walker_type: type) -> tuple[list[Paragraph], list[Heading]]:
+        root = page().find("body")
+        walker = walker_type(root, "https://news.example/a", "https://news.example/a", "news.example")
+        walker.walk(root, is_root=True)
+        return walker.paragraphs, walker.headings
+
+    paragraphs, headings = walked(extract._Walker)
+    assert [p.text for p in paragraphs] == ["first", "A paragraph", "loose"]
+    assert [(h.level, h.text) for h in headings] == [(2, "A heading")]
+    assert (paragraphs, headings) == walked(OracleWalker)
+
+
+def test_the_walker_refuses_an_element_of_another_page() -> None:
+    # Its names are looked up in the walked page's dictionary: another page's elements would all read as
+    # unknown inline tags.
+    root, other = _page(["<p>one</p>"]).find("body"), _page(["<p>two</p>"]).find("body")
+    walker = extract._Walker(root, "https://news.example/a", "https://news.example/a", "news.example")
+    with pytest.raises(ValueError, match="not of the page"):
+        walker.walk(other)
+    with pytest.raises(ValueError, match="not of the page"):
+        walker.has_blocks(other)
+    walker.walk(root, is_root=True)
+    assert [p.text for p in walker.paragraphs] == ["one"]

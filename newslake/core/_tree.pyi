@@ -1,8 +1,12 @@
 """Types of the compiled passes in `_tree.pyx` (mypy reads this; the module is built by `uv sync`)."""
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from lxml.html import HtmlElement
+
+from newslake.core._links import AnchorRows
+from newslake.core.model import Heading, Image, Paragraph
 
 BUILT_AGAINST_LXML: str  # the lxml version the module was compiled against
 
@@ -60,3 +64,62 @@ class NodeSet:
     def __len__(self) -> int: ...
     def add(self, element: HtmlElement) -> None: ...
     def covers(self, element: HtmlElement) -> bool: ...
+
+_Handler = Callable[[Any, HtmlElement], None]  # (the walker, an element): `extract`'s image, list, gallery
+
+class WalkRules:
+    def __init__(
+        self,
+        *,
+        drop: Iterable[str],
+        headings: Iterable[str],
+        images: Iterable[str],
+        lists: Iterable[str],
+        paragraphs: Iterable[str],
+        blocks: Iterable[str],
+        block_descendants: Iterable[str],
+        word_flags: Callable[[str, str], int],
+        metadata_max_chars: int,
+        gallery_max_chars: int,
+        link_block_share: float,
+        normalise: Callable[[str], str],
+        paragraph_row: Callable[[int, str | None, str, bool], Any],
+        heading_row: Callable[[int, int, str, str | None], Any],
+        contexts: tuple[Any, Any, Any, Any],
+        handle_image: _Handler,
+        handle_list: _Handler,
+        handle_gallery: _Handler,
+        is_figure_group: Callable[[HtmlElement], bool],
+        is_lead: Callable[[HtmlElement, str], bool],
+        is_dateline: Callable[[HtmlElement, str], bool],
+        paragraph_images: _Handler,
+        word_verdicts_max: int,
+    ) -> None: ...
+
+class BlockWalker:
+    paragraphs: list[Paragraph]
+    headings: list[Heading]
+    images: list[Image]
+    seen_image_srcs: set[str]
+    position: int
+    section: str | None
+    base_url: str
+    page_url: str
+    site: str
+    links: AnchorRows
+    def __init__(
+        self, root: HtmlElement, rules: WalkRules, base_url: str, page_url: str, site: str, links: AnchorRows
+    ) -> None: ...
+    def has_blocks(self, element: HtmlElement) -> bool: ...
+    def has_img(self, element: HtmlElement) -> bool: ...
+    def has_time(self, element: HtmlElement) -> bool: ...
+    def next_position(self) -> int: ...
+    def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None: ...
+    def add_links(self, element: HtmlElement, position: int | None, context: Any) -> None: ...
+    def add_anchors(self, anchors: list[tuple[str, str]], position: int | None, context: Any) -> None: ...
+    def lead_allowed(self) -> bool: ...
+    def walk(self, element: HtmlElement, *, is_root: bool = False) -> None: ...
+    def walk_children(self, element: HtmlElement) -> None: ...
+
+WORDS_METADATA: int  # `WalkRules.word_flags` bits
+WORDS_GALLERY: int

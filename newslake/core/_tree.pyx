@@ -10,6 +10,7 @@ tags, attributes and words, how points are credited) stay in `content.py`, which
 read here are the fields of `content.PageMarks` (article, main, itemprop=articleBody, role=main, rel=author).
 The text readers below (`text_content`, `links_in`, `joined_text`, `text_length`) serve the walk and the
 chrome step the same way; `prune` is the one write (dropped subtrees, and the text after each <br>).
+`BlockWalker` is the article's walk itself (`extract`'s rules, passed in as `WalkRules`).
 
 The semantics are lxml's, to the character: an element's text is the text nodes before its first child
 element-like node (element, comment, processing instruction, entity reference), its tail the text nodes
@@ -20,8 +21,8 @@ built by `uv sync` (setuptools and Cython, against the installed lxml: see `setu
 """
 
 from libc.stdint cimport uint32_t, uint64_t
-from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy, strcmp, strlen
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy, memset, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport (
     LXML_VERSION_STRING,
@@ -869,9 +870,12 @@ def text_content(_Element element not None):
 def links_in(_Element element not None):
     """(href, text inside) of every `<a>` with an href in `element`'s subtree (itself included), in document
     order: what `element.iter("a")` with `get("href")` and `text_content()` give, without a proxy per link."""
-    cdef tree.xmlNode* top = element._c_node
+    return _links_under(element._c_node, [])
+
+
+cdef list _links_under(tree.xmlNode* top, list found):
+    """`links_in`'s (href, text inside) of `top`'s subtree, appended to `found`, which is returned."""
     cdef tree.xmlNode* node = top
-    cdef list found = []
     while node is not NULL:
         if node.type == tree.XML_ELEMENT_NODE and _named(node, "a"):
             href = _get(node, "href")
@@ -1054,3 +1058,513 @@ def prune(_Element root not None, names):
             tail = tailOf(node)
             setTailText(node, "\n" + tail if tail is not None else "\n")
         node = _next_in_document(node, top)
+
+
+# --- the article's walk -----------------------------------------------------------------------------------
+# `extract`'s walk over the content region: each element classified once and handed to the handler of its
+# kind. Through lxml it made a proxy for every element it met, its tag a str lower-cased and looked up in
+# five sets, and a Python frame for each step (~13 us an element, 0.48 ms a corpus page). Here the elements
+# are classified and the containers, paragraphs, headings and bylines handled on libxml2's nodes; images,
+# galleries and lists (~6 a page: their rules read pictures, captions and items) and the rare tests on
+# markup (figure groups, leads, datelines, class words) stay in `extract.py`, called with a proxy of the
+# element. The rules are `extract`'s, passed in as `WalkRules`; the rows are its `Paragraph` and `Heading`.
+
+# What an element's name says, by bit.
+cdef enum:
+    _DROP = 1 << 0
+    _HEADING = 1 << 1
+    _IMAGE = 1 << 2
+    _LIST = 1 << 3
+    _PARAGRAPH = 1 << 4
+    _BLOCK = 1 << 5
+    _IMG = 1 << 6  # "img": its own picture (`has_img`)
+    _TIME = 1 << 7  # "time": its own date (`has_time`)
+    # Matched as written, as lxml's `iter(tag)` matches (the other bits are of the lower-cased name, as `_tag`):
+    _BLOCK_DESCENDANT = 1 << 8  # an element that makes its ancestors hold blocks
+    _IMG_AS_WRITTEN = 1 << 9
+    _TIME_AS_WRITTEN = 1 << 10
+    _AS_WRITTEN = _BLOCK_DESCENDANT | _IMG_AS_WRITTEN | _TIME_AS_WRITTEN
+
+# What an element holds (its descendants), by bit: `_Shape`'s sets.
+cdef enum:
+    _HOLDS_BLOCKS = 1
+    _HOLDS_IMG = 2
+    _HOLDS_TIME = 4
+
+# What the class/id words of an element say (`WalkRules.word_flags`), by bit.
+cdef enum:
+    _METADATA_WORDS = 1
+    _GALLERY_WORDS = 2
+WORDS_METADATA, WORDS_GALLERY = _METADATA_WORDS, _GALLERY_WORDS  # for `word_flags` to answer with
+
+cdef enum:
+    _NAME_SLOTS = 256  # a page's names of `_name_kinds` (~70 at most), hashed by address
+    _SKIP_KIND, _HEADING_KIND, _IMAGE_KIND, _LIST_KIND, _METADATA_KIND, _GALLERY_KIND, _PARAGRAPH_KIND, _CONTAINER_KIND
+
+
+cdef inline size_t _address_slot(const void* address, size_t mask) noexcept nogil:
+    # Fibonacci hashing: the product's high bits, where every bit of the address has had its say.
+    return <size_t>((<uint64_t><size_t>address * <uint64_t>11400714819323198485ULL) >> 32) & mask
+
+
+cdef class WalkRules:
+    """What the walk decides by, from `extract.py`: its tag sets, limits, row types, link contexts and the
+    handlers and tests that stay in Python (each called with an element's proxy)."""
+
+    cdef dict kinds  # lower-cased name -> its bits (`_DROP` ... `_TIME`)
+    cdef dict as_written  # name -> its `_AS_WRITTEN` bits
+    cdef object word_flags, normalise, paragraph_row, heading_row
+    cdef object paragraph_context, list_context, heading_context, byline_context
+    cdef object handle_image, handle_list, handle_gallery
+    cdef object is_figure_group, is_lead, is_dateline, paragraph_images
+    cdef Py_ssize_t metadata_max_chars, gallery_max_chars
+    cdef double link_block_share
+    cdef dict word_verdicts
+    cdef Py_ssize_t word_verdicts_max
+    cdef list names  # (name as UTF-8, its bits): what `_name_kinds` looks up in each page's dictionary
+
+    def __init__(
+        self, *, drop, headings, images, lists, paragraphs, blocks, block_descendants, word_flags,
+        Py_ssize_t metadata_max_chars, Py_ssize_t gallery_max_chars, double link_block_share, normalise,
+        paragraph_row, heading_row, contexts, handle_image, handle_list, handle_gallery, is_figure_group,
+        is_lead, is_dateline, paragraph_images, Py_ssize_t word_verdicts_max,
+    ):  # fmt: skip
+        self.kinds = {}
+        for names, bit in (
+            (drop, _DROP), (headings, _HEADING), (images, _IMAGE), (lists, _LIST), (paragraphs, _PARAGRAPH),
+            (blocks, _BLOCK), (("img",), _IMG), (("time",), _TIME),
+        ):  # fmt: skip
+            for name in names:
+                if name != name.lower() or not name.isascii():
+                    raise ValueError(f"tag names are lower-case ASCII: {name!r}")
+                self.kinds[name] = self.kinds.get(name, 0) | bit
+        self.as_written = {}
+        for names, bit in (
+            (block_descendants, _BLOCK_DESCENDANT), (("img",), _IMG_AS_WRITTEN), (("time",), _TIME_AS_WRITTEN)
+        ):  # fmt: skip
+            for name in names:
+                self.as_written[name] = self.as_written.get(name, 0) | bit
+        self.names = [
+            (name.encode("utf-8"), self.kinds.get(name, 0) | self.as_written.get(name, 0))
+            for name in sorted(set(self.kinds) | set(self.as_written))
+        ]
+        if len(self.names) > _NAME_SLOTS // 2:
+            raise ValueError(f"at most {_NAME_SLOTS // 2} tag names")
+        if any(not (name.startswith("h") and name[1:].isdigit() and len(name) == 2) for name in headings):
+            raise ValueError("heading tags are h1 ... h9")
+        self.word_flags, self.normalise = word_flags, normalise
+        self.metadata_max_chars, self.gallery_max_chars = metadata_max_chars, gallery_max_chars
+        self.link_block_share = link_block_share
+        self.paragraph_row, self.heading_row = paragraph_row, heading_row
+        self.paragraph_context, self.list_context, self.heading_context, self.byline_context = contexts
+        self.handle_image, self.handle_list, self.handle_gallery = handle_image, handle_list, handle_gallery
+        self.is_figure_group, self.is_lead, self.is_dateline = is_figure_group, is_lead, is_dateline
+        self.paragraph_images = paragraph_images
+        self.word_verdicts, self.word_verdicts_max = {}, word_verdicts_max
+
+
+cdef struct _NameKinds:
+    # A page's names (their addresses in its dictionary) and their bits, in `_NAME_SLOTS` open-addressed slots.
+    tree.const_xmlChar* names[_NAME_SLOTS]
+    unsigned int bits[_NAME_SLOTS]
+
+
+cdef int _name_kinds(_NameKinds* table, tree.xmlDict* names, WalkRules rules) except -1:
+    cdef tree.const_xmlChar* address
+    cdef size_t slot
+    cdef bytes encoded
+    cdef unsigned int bits
+    memset(table, 0, sizeof(_NameKinds))
+    for encoded, bits in rules.names:
+        address = _dict_exists(names, <tree.const_xmlChar*><const char*>encoded, len(encoded))
+        if address is NULL:
+            continue  # on no element of the page
+        slot = _address_slot(address, _NAME_SLOTS - 1)
+        while table.names[slot] is not NULL:
+            slot = (slot + 1) & (_NAME_SLOTS - 1)
+        table.names[slot], table.bits[slot] = address, bits
+    return 0
+
+
+cdef inline unsigned int _listed_bits(_NameKinds* table, tree.const_xmlChar* name) noexcept nogil:
+    cdef size_t slot = _address_slot(name, _NAME_SLOTS - 1)
+    while table.names[slot] is not NULL:
+        if table.names[slot] is name:
+            return table.bits[slot]
+        slot = (slot + 1) & (_NAME_SLOTS - 1)
+    return 0
+
+
+cdef inline bint _plain_lower(tree.const_xmlChar* name) noexcept nogil:
+    """Whether lower-casing the name leaves it as it is: no ASCII capital, nothing but ASCII."""
+    cdef size_t i = 0
+    while name[i] != 0:
+        if name[i] >= 0x80 or (name[i] >= b"A" and name[i] <= b"Z"):
+            return False
+        i += 1
+    return True
+
+
+cdef unsigned int _element_bits(_NameKinds* table, tree.xmlNode* node, WalkRules rules) except? 0:
+    """The bits of an element's name: 0 for any other node, and for a name with a namespace (lxml's tag is
+    then "{ns}name", in none of the sets)."""
+    if node.type != tree.XML_ELEMENT_NODE or node.ns is not NULL:
+        return 0
+    cdef unsigned int bits = _listed_bits(table, node.name)
+    if bits or _plain_lower(node.name):
+        return bits
+    # A name the parser did not lower-case (an element made through lxml's API; or a non-ASCII letter, which
+    # Python lower-cases and libxml2 does not: the Kelvin sign is "k"): `_tag`'s lower-cased str decides.
+    return rules.kinds.get((<bytes>(<const char*>node.name)).decode("utf-8").lower(), 0)
+
+
+cdef class _Holders:
+    """The elements holding a block, an <img> or a <time> (`_HOLDS_*` bits), by node address, open-addressed.
+    Filled before the walk, read during it: the walk only ever takes nodes out (a credit leaves a caption,
+    `element.drop_tree()`), and a node a holder's address could be given to again is a text node."""
+
+    cdef tree.xmlNode** nodes
+    cdef unsigned char* bits
+    cdef size_t mask, count
+
+    def __cinit__(self):
+        self.mask, self.count = 63, 0
+        self.nodes = <tree.xmlNode**>calloc(self.mask + 1, sizeof(tree.xmlNode*))
+        self.bits = <unsigned char*>calloc(self.mask + 1, 1)
+        if self.nodes is NULL or self.bits is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.bits)
+
+    cdef inline size_t _slot(self, tree.xmlNode* node) noexcept nogil:
+        cdef size_t slot = _address_slot(node, self.mask)
+        while self.nodes[slot] is not NULL and self.nodes[slot] is not node:
+            slot = (slot + 1) & self.mask
+        return slot
+
+    cdef unsigned char get(self, tree.xmlNode* node) noexcept nogil:
+        return self.bits[self._slot(node)]
+
+    cdef bint mark(self, tree.xmlNode* node, unsigned char bit) except -1:
+        """Give `node` the bit; whether it had it already."""
+        cdef size_t slot = self._slot(node)
+        if self.nodes[slot] is NULL:
+            if 2 * (self.count + 1) > self.mask + 1:
+                self._grow()
+                slot = self._slot(node)
+            self.nodes[slot] = node
+            self.count += 1
+        if self.bits[slot] & bit:
+            return True
+        self.bits[slot] |= bit
+        return False
+
+    cdef int _grow(self) except -1:
+        cdef tree.xmlNode** old_nodes = self.nodes
+        cdef unsigned char* old_bits = self.bits
+        cdef size_t old_size = self.mask + 1, i, slot
+        self.mask = 2 * old_size - 1
+        self.nodes = <tree.xmlNode**>calloc(self.mask + 1, sizeof(tree.xmlNode*))
+        self.bits = <unsigned char*>calloc(self.mask + 1, 1)
+        if self.nodes is NULL or self.bits is NULL:
+            free(old_nodes)
+            free(old_bits)
+            raise MemoryError()
+        for i in range(old_size):
+            if old_nodes[i] is not NULL:
+                slot = self._slot(old_nodes[i])
+                self.nodes[slot], self.bits[slot] = old_nodes[i], old_bits[i]
+        free(old_nodes)
+        free(old_bits)
+        return 0
+
+
+cdef class BlockWalker:
+    """One article's walk (`extract._Walker`'s base): the next position, the current section, the rows so far,
+    and the walk over the content region in C.
+
+    `walk` classifies an element as `extract.classify` did and hands it to its kind's handler; `walk_children`
+    gathers the loose text and inline elements between blocks into anonymous paragraphs. The handlers of
+    paragraphs, headings, bylines and containers are here; images, lists and galleries are the rules'
+    (Python, with a proxy: `handler(walker, element)`), which call back `walk`, `walk_children`,
+    `next_position`, `add_paragraph`, `add_links` and `add_anchors`.
+
+    A handler may take elements out from inside the element it is given (a credit leaves its figure), never
+    that element itself or its siblings: the walk holds their nodes, not proxies, and a node lxml has no
+    proxy for is freed when it leaves the tree."""
+
+    cdef readonly list paragraphs, headings, images
+    cdef readonly set seen_image_srcs
+    cdef public Py_ssize_t position
+    cdef public object section
+    cdef readonly str base_url, page_url, site
+    cdef readonly object links  # `_links.AnchorRows`: the link rows so far, and how many anchors were dropped
+    cdef object _add_anchors  # its `add`
+    cdef WalkRules rules
+    cdef _Document doc
+    cdef _Holders holders
+    cdef _NameKinds* names
+
+    def __cinit__(self):
+        self.names = <_NameKinds*>malloc(sizeof(_NameKinds))
+        if self.names is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.names)
+
+    def __init__(self, _Element root not None, WalkRules rules not None, str base_url, str page_url, str site, links):
+        self.paragraphs, self.headings, self.images, self.seen_image_srcs = [], [], [], set()
+        self.position, self.section = 0, None
+        self.base_url, self.page_url, self.site = base_url, page_url, site
+        self.links, self._add_anchors = links, links.add
+        self.rules, self.doc = rules, root._doc
+        _name_kinds(self.names, _names_of(root._c_node), rules)
+        self.holders = _Holders()
+        self._find_holders(root._c_node)
+
+    cdef int _find_holders(self, tree.xmlNode* top) except -1:
+        """`_Shape.of`: the ancestors of each block element, <img> and <time> under `top` (itself included),
+        up to the document's root, as `iterancestors` gives them."""
+        cdef tree.xmlNode* node = top
+        cdef unsigned int bits
+        while node is not NULL:
+            if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
+                bits = _listed_bits(self.names, node.name)
+                if bits & _BLOCK_DESCENDANT:
+                    self._mark_ancestors(node, _HOLDS_BLOCKS)
+                if bits & _IMG_AS_WRITTEN:
+                    self._mark_ancestors(node, _HOLDS_IMG)
+                if bits & _TIME_AS_WRITTEN:
+                    self._mark_ancestors(node, _HOLDS_TIME)
+            node = _next_in_document(node, top)
+        return 0
+
+    cdef int _mark_ancestors(self, tree.xmlNode* node, unsigned char held) except -1:
+        cdef tree.xmlNode* ancestor = node.parent
+        while ancestor is not NULL and ancestor.type == tree.XML_ELEMENT_NODE:
+            if self.holders.mark(ancestor, held):
+                break  # its ancestors have the bit already
+            ancestor = ancestor.parent
+        return 0
+
+    # --- what an element holds (for the rules' handlers too) --------------------------------------------
+    def has_blocks(self, _Element element not None):
+        return self.holders.get(self._node(element)) & _HOLDS_BLOCKS != 0
+
+    def has_img(self, _Element element not None):
+        return self._has(self._node(element), _IMG, _HOLDS_IMG)
+
+    def has_time(self, _Element element not None):
+        return self._has(self._node(element), _TIME, _HOLDS_TIME)
+
+    cdef tree.xmlNode* _node(self, _Element element) except NULL:
+        """The element's node, when it is of the walked page (whose names the walk knows)."""
+        if element._doc is not self.doc:
+            raise ValueError("the element is not of the page this walker walks")
+        return element._c_node
+
+    cdef bint _has(self, tree.xmlNode* node, unsigned int own, unsigned char held) except -1:
+        return _element_bits(self.names, node, self.rules) & own or self.holders.get(node) & held
+
+    # --- rows ---------------------------------------------------------------------------------------------
+    def next_position(self):
+        return self._next_position()
+
+    cdef inline Py_ssize_t _next_position(self):
+        self.position += 1
+        return self.position - 1
+
+    def add_paragraph(self, Py_ssize_t position, str text not None, *, bint is_lead):
+        self.paragraphs.append(self.rules.paragraph_row(position, self.section, text, is_lead))
+
+    def add_links(self, _Element element not None, position, context):
+        self._add_anchors(_links_under(element._c_node, []), position, context)
+
+    def add_anchors(self, list anchors not None, position, context):
+        # In C (~120 links a page, most of them menus): a row for each href that leads somewhere else, the
+        # unusable ones and jumps within this page counted as dropped (`_links.AnchorRows`).
+        self._add_anchors(anchors, position, context)
+
+    def lead_allowed(self):
+        return self._lead_allowed()
+
+    cdef bint _lead_allowed(self) except -1:
+        """A standfirst opens the article: no paragraph and no sub-heading before it."""
+        if self.paragraphs:
+            return False
+        for heading in self.headings:
+            if heading.level > 1:
+                return False
+        return True
+
+    # --- dispatch -----------------------------------------------------------------------------------------
+    def walk(self, _Element element not None, *, bint is_root=False):
+        self._walk(self._node(element), is_root)
+
+    def walk_children(self, _Element element not None):
+        self._walk_children(self._node(element))
+
+    cdef int _walk(self, tree.xmlNode* node, bint is_root) except -1:
+        cdef int kind = self._classify(node, is_root)
+        if kind == _CONTAINER_KIND:
+            self._walk_children(node)
+        elif kind == _PARAGRAPH_KIND:
+            self._paragraph(node)
+        elif kind == _HEADING_KIND:
+            self._heading(node)
+        elif kind == _METADATA_KIND:
+            # A byline or dateline leaves no row of text; its links (the author's page) are kept.
+            self._add_anchors(_links_under(node, []), None, self.rules.byline_context)
+        elif kind == _IMAGE_KIND:
+            self.rules.handle_image(self, _proxy(self.doc, node))
+        elif kind == _LIST_KIND:
+            self.rules.handle_list(self, _proxy(self.doc, node))
+        elif kind == _GALLERY_KIND:
+            self.rules.handle_gallery(self, _proxy(self.doc, node))
+        return 0  # `_SKIP_KIND`: dropped elements leave no row
+
+    cdef int _classify(self, tree.xmlNode* node, bint is_root) except -1:
+        """`extract.classify`: the kind of block an element is."""
+        cdef unsigned int bits = _element_bits(self.names, node, self.rules)
+        cdef bint has_img
+        cdef int words
+        if node.type != tree.XML_ELEMENT_NODE or bits & _DROP:
+            return _SKIP_KIND
+        if bits & _HEADING:
+            return _HEADING_KIND
+        if bits & _IMAGE:
+            return _IMAGE_KIND
+        if bits & _LIST:
+            return _LIST_KIND
+        if not is_root:
+            words = self._word_flags(node)
+            if words & _METADATA_WORDS and len(_descendant_text(node)) <= self.rules.metadata_max_chars:
+                return _METADATA_KIND
+            has_img = bits & _IMG or self.holders.get(node) & _HOLDS_IMG
+            if has_img and words & _GALLERY_WORDS and len(_descendant_text(node)) <= self.rules.gallery_max_chars:
+                return _GALLERY_KIND
+            if has_img and not bits & _PARAGRAPH and self.rules.is_figure_group(_proxy(self.doc, node)):
+                return _IMAGE_KIND
+        if not bits & _BLOCK or not self.holders.get(node) & _HOLDS_BLOCKS:
+            return _PARAGRAPH_KIND
+        return _CONTAINER_KIND
+
+    cdef int _word_flags(self, tree.xmlNode* node) except -1:
+        """What the words of the element's class and id say (`WalkRules.word_flags`), kept by the values."""
+        cdef tree.xmlAttr* klass = NULL
+        cdef tree.xmlAttr* ident = NULL
+        cdef tree.xmlAttr* attr = node.properties
+        while attr is not NULL:  # the first of each name, as `get` reads it
+            if klass is NULL and _attr_named(attr, "class"):
+                klass = attr
+            elif ident is NULL and _attr_named(attr, "id"):
+                ident = attr
+            attr = attr.next
+        if (klass is NULL or klass.children is NULL) and (ident is NULL or ident.children is NULL):
+            return 0  # no words
+        cdef bytes key = _verdict_key(klass, ident)
+        verdicts = self.rules.word_verdicts
+        found = verdicts.get(key)
+        if found is None:
+            if len(verdicts) >= self.rules.word_verdicts_max:
+                verdicts.clear()
+            classes, _, identifier = key.decode("utf-8").partition("\0")
+            found = verdicts[key] = self.rules.word_flags(classes, identifier)
+        return found
+
+    # --- handlers -----------------------------------------------------------------------------------------
+    cdef int _paragraph(self, tree.xmlNode* node) except -1:
+        cdef _Element element = None
+        if self.holders.get(node) & _HOLDS_IMG or _element_bits(self.names, node, self.rules) & _IMG:
+            element = _proxy(self.doc, node)
+            self.rules.paragraph_images(self, element)  # most paragraphs hold none: no search for them
+        text = self.rules.normalise(_descendant_text(node))
+        if not text:
+            return 0
+        if self._has(node, _TIME, _HOLDS_TIME):
+            element = element if element is not None else _proxy(self.doc, node)
+            if self.rules.is_dateline(element, text):
+                return 0
+        cdef Py_ssize_t position = self._next_position()
+        cdef list anchors = _links_under(node, [])
+        if self._link_block(anchors, text):
+            self._add_anchors(anchors, position, self.rules.list_context)
+            return 0
+        cdef bint is_lead = False
+        if self._lead_allowed():
+            is_lead = self.rules.is_lead(element if element is not None else _proxy(self.doc, node), text)
+        self.paragraphs.append(self.rules.paragraph_row(position, self.section, text, is_lead))
+        self._add_anchors(anchors, position, self.rules.paragraph_context)
+        return 0
+
+    cdef bint _link_block(self, list anchors, str text) except -1:
+        """Text that is mostly link text ("· Headline (date)" lists, "Read more: ...") is navigation, not prose."""
+        cdef Py_ssize_t inside = 0
+        normalise = self.rules.normalise
+        for anchor in anchors:
+            inside += len(normalise((<tuple>anchor)[1]))
+        return inside >= self.rules.link_block_share * len(text)
+
+    cdef int _heading(self, tree.xmlNode* node) except -1:
+        text = self.rules.normalise(_descendant_text(node))
+        if not text:
+            return 0
+        cdef Py_ssize_t position = self._next_position()
+        level = int((<bytes>(<const char*>node.name)).decode("utf-8").lower()[1])
+        anchor = (_get(node, "id") or "").strip() or None
+        self.headings.append(self.rules.heading_row(position, level, text, anchor))
+        self.section = text
+        self._add_anchors(_links_under(node, []), position, self.rules.heading_context)
+        return 0
+
+    cdef int _walk_children(self, tree.xmlNode* node) except -1:
+        """Descend, gathering loose text and inline elements between blocks into anonymous paragraphs."""
+        cdef list run = []
+        cdef list inline = []  # the run's inline elements (their links), by address
+        cdef tree.xmlNode* child = _next_element_like(node.children)
+        cdef tree.xmlNode* after
+        cdef unsigned int bits
+        cdef _Element held  # a child handed to Python, alive until its tail is read
+        _append_run(node.children, run)
+        while child is not NULL:
+            after = _next_element_like(child.next)  # as lxml's iterator, found before the child is handled
+            bits = _element_bits(self.names, child, self.rules)
+            if (
+                child.type == tree.XML_ELEMENT_NODE
+                and not bits & (_BLOCK | _DROP)
+                and not self.holders.get(child) & _HOLDS_BLOCKS
+            ):
+                if bits & (_IMAGE | _IMG) or self.holders.get(child) & _HOLDS_IMG:
+                    self._flush_run(run, inline)
+                    run, inline = [], []
+                    held = _proxy(self.doc, child)
+                    self.rules.handle_image(self, held)
+                else:
+                    _append_descendant_text(child, run)
+                    inline.append(<size_t>child)
+            else:
+                self._flush_run(run, inline)
+                run, inline = [], []
+                self._walk(child, False)
+            _append_run(child.next, run)
+            child = after
+        self._flush_run(run, inline)
+        return 0
+
+    cdef int _flush_run(self, list run, list inline) except -1:
+        text = self.rules.normalise(b"".join(run).decode("utf-8"))
+        if not text:
+            return 0
+        cdef Py_ssize_t position = self._next_position()
+        cdef list anchors = []
+        for address in inline:
+            _links_under(<tree.xmlNode*><size_t>address, anchors)
+        if self._link_block(anchors, text):
+            self._add_anchors(anchors, position, self.rules.list_context)
+            return 0
+        self.paragraphs.append(self.rules.paragraph_row(position, self.section, text, False))
+        self._add_anchors(anchors, position, self.rules.paragraph_context)
+        return 0

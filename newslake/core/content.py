@@ -111,11 +111,11 @@ _CHROME_MAX_SHARE = 0.5
 
 def class_words(element: HtmlElement) -> frozenset[str]:
     """The words of an element's class and id, lower-cased ("l-article-body" -> l, article, body)."""
-    return _words_of(element.get("class") or "", element.get("id") or "")
+    return words_of(element.get("class") or "", element.get("id") or "")
 
 
 @lru_cache(maxsize=1 << 16)
-def _words_of(classes: str, ident: str) -> frozenset[str]:
+def words_of(classes: str, ident: str) -> frozenset[str]:
     # Cached for the process, like the page pass's verdicts: a site's templates repeat their class names.
     return frozenset(_WORD.findall(f"{classes} {ident}".lower()))
 

@@ -1,30 +1,39 @@
 """HTML normalisation: one pass over the article's content region, dispatching each element by kind.
 
-The walk (`_Walker.walk`) classifies every element once (`classify`) and hands it to the handler for its
-kind: paragraph, heading, image (a picture with its caption and credit), list, or container (descend). Each
-handler has the same shape, `(walker, element) -> None`, and appends blocks with the next position, so
-paragraphs, headings, images and link lists share one document order.
+The walk (`_Walker.walk`) classifies every element once and hands it to the handler for its kind: paragraph,
+heading, byline, image (a picture with its caption and credit), gallery, list, or container (descend). Each
+handler has the same shape, `(walker, element)`, and appends blocks with the next position, so paragraphs,
+headings, images and link lists share one document order. The walk and the handlers of paragraphs, headings,
+bylines and containers run in C on libxml2's nodes (`_tree.BlockWalker`, by the rules passed in `_RULES`);
+the handlers of images, galleries and lists, and the tests on markup they and the walk ask, are here.
 """
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterator
 from functools import cache
 from itertools import islice
 
 from lxml.html import HtmlElement
 
-from newslake.core._links import AnchorRows
-from newslake.core._tree import NodeSet, joined_text, last_texts, links_in, prune
+from newslake.core._tree import (
+    WORDS_GALLERY,
+    WORDS_METADATA,
+    BlockWalker,
+    NodeSet,
+    WalkRules,
+    joined_text,
+    last_texts,
+    links_in,
+    prune,
+)
 from newslake.core.content import (
     BODY_WORDS,
     Chrome,
-    class_words,
     content_root,
     detach_region,
     mark_page,
     remove_chrome,
+    words_of,
 )
 from newslake.core.dates import decide_published, text_date
 from newslake.core.errors import SeedRejected, Stage
@@ -90,17 +99,6 @@ _CAPTION_MAX_BLOCKS = 3
 _SIZE = re.compile(r"^\s*(\d{1,6})(?:\.\d+)?\s*(?:px)?\s*$")
 _LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url", "data-hi-res-src", "src")
 _LAZY_SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
-
-
-class Kind(StrEnum):
-    SKIP = "skip"
-    METADATA = "metadata"
-    GALLERY = "gallery"
-    HEADING = "heading"
-    IMAGE = "image"
-    LIST = "list"
-    PARAGRAPH = "paragraph"
-    CONTAINER = "container"
 
 
 # Per-block lookups go through Element.iter(tag), which filters in C; an XPath per paragraph cost more than
@@ -192,97 +190,17 @@ def _is_figure_group(element: HtmlElement) -> bool:
     return len(_text_leaves(element)) <= _CAPTION_MAX_BLOCKS
 
 
-@dataclass
-class _Shape:
-    """Which elements contain a block element or an image, computed in one pass over the tree.
-
-    Asking XPath "has a block descendant?" for every element made the walk quadratic in depth; this is
-    O(elements). lxml keeps one proxy per node while it is referenced, so the sets' members stay the
-    objects the walk meets.
-    """
-
-    block_holders: set[HtmlElement]
-    img_holders: set[HtmlElement]
-    time_holders: set[HtmlElement]  # a paragraph without a <time> is no dateline: no search for them
-
-    @classmethod
-    def of(cls, root: HtmlElement) -> "_Shape":
-        return cls(
-            _ancestors_of(root.iter(*_BLOCK_DESCENDANT_TAGS)),
-            _ancestors_of(root.iter("img")),
-            _ancestors_of(root.iter("time")),
-        )
-
-    def has_blocks(self, element: HtmlElement) -> bool:
-        return element in self.block_holders
-
-    def has_img(self, element: HtmlElement) -> bool:
-        return _tag(element) == "img" or element in self.img_holders
-
-    def has_time(self, element: HtmlElement) -> bool:
-        return _tag(element) == "time" or element in self.time_holders
-
-
-def _ancestors_of(elements: Iterable[HtmlElement]) -> set[HtmlElement]:
-    holders: set[HtmlElement] = set()
-    for element in elements:
-        for ancestor in element.iterancestors():
-            if ancestor in holders:
-                break  # its ancestors are in already
-            holders.add(ancestor)
-    return holders
-
-
-def classify(element: HtmlElement, shape: _Shape, *, is_root: bool = False) -> Kind:
-    """The kind of block an element is, deciding which handler takes it."""
-    tag = _tag(element)
-    if not tag or tag in DROP_TAGS:
-        return Kind.SKIP
-    if tag in HEADING_TAGS:
-        return Kind.HEADING
-    if tag in IMAGE_TAGS:
-        return Kind.IMAGE
-    if tag in LIST_TAGS:
-        return Kind.LIST
-    if not is_root and _is_metadata(element):
-        return Kind.METADATA
-    if not is_root and shape.has_img(element) and _is_gallery(element):
-        return Kind.GALLERY
-    if not is_root and tag not in PARAGRAPH_TAGS and shape.has_img(element) and _is_figure_group(element):
-        return Kind.IMAGE
-    if tag not in BLOCK_TAGS or not shape.has_blocks(element):
-        return Kind.PARAGRAPH
-    return Kind.CONTAINER
-
-
-def _is_metadata(element: HtmlElement) -> bool:
-    """A byline, dateline or "article meta" block: read by the date and author logic, not article text."""
-    words = class_words(element)
-    if _METADATA_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
-        return False
-    return len(text_of(element)) <= _METADATA_MAX_CHARS  # a long "meta" block is a wrapper, not a byline
-
-
-def _is_gallery(element: HtmlElement) -> bool:
-    """A slideshow or carousel: pictures with captions and controls repeated per slide, not article text."""
-    words = class_words(element)
-    if _GALLERY_WORDS.isdisjoint(words) or not BODY_WORDS.isdisjoint(words):
-        return False
-    return len(text_of(element)) <= _GALLERY_MAX_CHARS
-
-
-# (href, text inside) of each <a href> of a block, from `links_in`: read once, for the link-block test and
-# for the block's links.
-Anchors = list[tuple[str, str]]
-
-
-def _anchors_of(elements: Iterable[HtmlElement]) -> Anchors:
-    return [anchor for element in elements for anchor in links_in(element)]
-
-
-def _is_link_block(anchors: Anchors, text: str) -> bool:
-    """Text that is mostly link text ("· Headline (date)" lists, "Read more: ...") is navigation, not prose."""
-    return sum(len(normalise_text(inside)) for _, inside in anchors) >= _LINK_BLOCK_SHARE * len(text)
+def _word_flags(classes: str, ident: str) -> int:
+    """What the walk reads in an element's class and id words: `WORDS_METADATA`, a byline, dateline or
+    "article meta" block (read by the date and author logic, not article text); `WORDS_GALLERY`, a slideshow
+    or carousel (pictures with captions and controls repeated per slide); neither when a word names the body.
+    The walk adds the length tests: a long "meta" block is a wrapper, not a byline (`_METADATA_MAX_CHARS`;
+    a gallery `_GALLERY_MAX_CHARS`)."""
+    words = words_of(classes, ident)
+    if not BODY_WORDS.isdisjoint(words):
+        return 0
+    metadata = WORDS_METADATA if not _METADATA_WORDS.isdisjoint(words) else 0
+    return metadata | (WORDS_GALLERY if not _GALLERY_WORDS.isdisjoint(words) else 0)
 
 
 def _int_size(value: str | None) -> int | None:
@@ -293,77 +211,15 @@ def _int_size(value: str | None) -> int | None:
     return number if 0 < number <= 100_000 else None
 
 
-@dataclass
-class _Walker:
-    """State of one article's walk: the next position, the current section, and the rows so far."""
+class _Walker(BlockWalker):
+    """State of one article's walk: the next position, the current section, and the rows so far (`paragraphs`,
+    `headings`, `images`, `links`: `_tree.BlockWalker`, which walks the content region in C and hands images,
+    lists and galleries to the handlers below)."""
 
-    shape: _Shape
-    base_url: str  # what relative URLs resolve against: the article URL, or the page's <base href>
-    page_url: str  # the article URL, to recognise in-page jumps
-    site: str  # registrable domain of the article
-    links: AnchorRows = field(init=False)  # the link rows so far, and how many anchors were dropped
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    headings: list[Heading] = field(default_factory=list)
-    images: list[Image] = field(default_factory=list)
-    position: int = 0
-    section: str | None = None
-    seen_image_srcs: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.links = anchor_rows(self.base_url, self.page_url, self.site, Link)
-
-    def next_position(self) -> int:
-        self.position += 1
-        return self.position - 1
-
-    # --- dispatch ---------------------------------------------------------------------------------------
-    def walk(self, element: HtmlElement, *, is_root: bool = False) -> None:
-        HANDLERS[classify(element, self.shape, is_root=is_root)](self, element)
-
-    def walk_children(self, element: HtmlElement) -> None:
-        """Descend, gathering loose text and inline elements between blocks into anonymous paragraphs."""
-        run: list[str] = [element.text or ""]
-        inline: list[HtmlElement] = []
-        for child in element:
-            tag = _tag(child)
-            if tag and tag not in BLOCK_TAGS and tag not in DROP_TAGS and not self.shape.has_blocks(child):
-                if tag in IMAGE_TAGS or self.shape.has_img(child):
-                    self._flush_run(run, inline)
-                    run, inline = [], []
-                    handle_image(self, child)
-                else:
-                    run.append(text_of(child))
-                    inline.append(child)
-            else:
-                self._flush_run(run, inline)
-                run, inline = [], []
-                self.walk(child)
-            run.append(child.tail or "")
-        self._flush_run(run, inline)
-
-    def _flush_run(self, run: list[str], inline: list[HtmlElement]) -> None:
-        text = normalise_text("".join(run))
-        if not text:
-            return
-        position = self.next_position()
-        anchors = _anchors_of(inline)
-        if _is_link_block(anchors, text):
-            self.add_anchors(anchors, position, LinkContext.LIST)
-            return
-        self.add_paragraph(position, text, is_lead=False)
-        self.add_anchors(anchors, position, LinkContext.PARAGRAPH)
-
-    # --- rows -------------------------------------------------------------------------------------------
-    def add_paragraph(self, position: int, text: str, *, is_lead: bool) -> None:
-        self.paragraphs.append(Paragraph(position, self.section, text, is_lead))
-
-    def add_links(self, element: HtmlElement, position: int | None, context: LinkContext) -> None:
-        self.add_anchors(links_in(element), position, context)
-
-    def add_anchors(self, anchors: Anchors, position: int | None, context: LinkContext) -> None:
-        # In C (~120 links a page, most of them menus): a row for each href that leads somewhere else, the
-        # unusable ones and jumps within this page counted as dropped (`_links.AnchorRows`).
-        self.links.add(anchors, position, context)
+    def __init__(self, root: HtmlElement, base_url: str, page_url: str, site: str) -> None:
+        # `base_url`: what relative URLs resolve against (the article URL, or the page's <base href>);
+        # `page_url`: the article URL, to recognise in-page jumps; `site`: the article's registrable domain.
+        super().__init__(root, _RULES, base_url, page_url, site, anchor_rows(base_url, page_url, site, Link))
 
     def add_page_links(self, tree: HtmlElement, root: HtmlElement, chrome: list[Chrome]) -> None:
         """The links around the article, without a position: chrome regions by kind, the rest as `page`.
@@ -376,41 +232,13 @@ class _Walker:
             detach_region(root)
             self.add_links(tree, None, LinkContext.PAGE)
 
-    def lead_allowed(self) -> bool:
-        """A standfirst opens the article: no paragraph and no sub-heading before it."""
-        return not self.paragraphs and not any(h.level > 1 for h in self.headings)
-
 
 # --- handlers: one shape, (walker, element) -> None --------------------------------------------------------
-def handle_skip(walker: _Walker, element: HtmlElement) -> None:
-    """Dropped elements leave no row."""
-
-
-def handle_metadata(walker: _Walker, element: HtmlElement) -> None:
-    """A byline or dateline leaves no row of text; its links (the author's page) are kept."""
-    walker.add_links(element, None, LinkContext.BYLINE)
-
-
 def handle_gallery(walker: _Walker, element: HtmlElement) -> None:
     """Each picture of a slideshow is an image row; its repeated captions and controls are not text."""
     for img in _pictures(element):
         handle_image(walker, img)
     walker.add_links(element, None, LinkContext.CAPTION)
-
-
-def handle_container(walker: _Walker, element: HtmlElement) -> None:
-    walker.walk_children(element)
-
-
-def handle_heading(walker: _Walker, element: HtmlElement) -> None:
-    text = _text(element)
-    if not text:
-        return
-    position = walker.next_position()
-    level = int(_tag(element)[1])
-    walker.headings.append(Heading(position, level, text, (element.get("id") or "").strip() or None))
-    walker.section = text
-    walker.add_links(element, position, LinkContext.HEADING)
 
 
 def _is_lead(element: HtmlElement, text: str) -> bool:
@@ -428,21 +256,10 @@ def _is_dateline(element: HtmlElement, text: str) -> bool:
     return bool(times) and normalise_text("".join(text_of(t) for t in times)) == text
 
 
-def handle_paragraph(walker: _Walker, element: HtmlElement) -> None:
-    if walker.shape.has_img(element):  # most paragraphs hold none: no search for them
-        for img in _pictures(element):
-            handle_image(walker, img)
-    text = _text(element)
-    if not text or (walker.shape.has_time(element) and _is_dateline(element, text)):
-        return
-    position = walker.next_position()
-    anchors = links_in(element)
-    if _is_link_block(anchors, text):
-        walker.add_anchors(anchors, position, LinkContext.LIST)
-        return
-    is_lead = walker.lead_allowed() and _is_lead(element, text)
-    walker.add_paragraph(position, text, is_lead=is_lead)
-    walker.add_anchors(anchors, position, LinkContext.PARAGRAPH)
+def _paragraph_images(walker: _Walker, element: HtmlElement) -> None:
+    """The pictures inside a paragraph, each an image row before the paragraph's text."""
+    for img in _pictures(element):
+        handle_image(walker, img)
 
 
 def _only_links(item: HtmlElement) -> bool:
@@ -457,7 +274,7 @@ def handle_list(walker: _Walker, element: HtmlElement) -> None:
         walker.add_links(element, walker.next_position(), LinkContext.LIST)
         return
     for item in element:
-        if _tag(item) in {"li", "dt", "dd"} and walker.shape.has_blocks(item):
+        if _tag(item) in {"li", "dt", "dd"} and walker.has_blocks(item):
             walker.walk_children(item)
         elif _tag(item) in {"li", "dt", "dd"}:
             text = _text(item)
@@ -564,16 +381,34 @@ def handle_image(walker: _Walker, element: HtmlElement) -> None:
         walker.add_links(element, position, LinkContext.CAPTION)
 
 
-HANDLERS: dict[Kind, Callable[[_Walker, HtmlElement], None]] = {
-    Kind.SKIP: handle_skip,
-    Kind.METADATA: handle_metadata,
-    Kind.GALLERY: handle_gallery,
-    Kind.CONTAINER: handle_container,
-    Kind.HEADING: handle_heading,
-    Kind.PARAGRAPH: handle_paragraph,
-    Kind.LIST: handle_list,
-    Kind.IMAGE: handle_image,
-}
+# The walk's rules (`_tree.WalkRules`): it classifies each element as the tag sets and these tests say, and
+# handles paragraphs, headings, bylines and containers itself; images, lists and galleries are handed to the
+# handlers above, each of one shape, `(walker, element) -> None`.
+_RULES = WalkRules(
+    drop=DROP_TAGS,
+    headings=HEADING_TAGS,
+    images=IMAGE_TAGS,
+    lists=LIST_TAGS,
+    paragraphs=PARAGRAPH_TAGS,
+    blocks=BLOCK_TAGS,
+    block_descendants=_BLOCK_DESCENDANT_TAGS,
+    word_flags=_word_flags,
+    metadata_max_chars=_METADATA_MAX_CHARS,
+    gallery_max_chars=_GALLERY_MAX_CHARS,
+    link_block_share=_LINK_BLOCK_SHARE,
+    normalise=normalise_text,
+    paragraph_row=Paragraph,
+    heading_row=Heading,
+    contexts=(LinkContext.PARAGRAPH, LinkContext.LIST, LinkContext.HEADING, LinkContext.BYLINE),
+    handle_image=handle_image,
+    handle_list=handle_list,
+    handle_gallery=handle_gallery,
+    is_figure_group=_is_figure_group,
+    is_lead=_is_lead,
+    is_dateline=_is_dateline,
+    paragraph_images=_paragraph_images,
+    word_verdicts_max=1 << 16,
+)
 
 
 # --- the article --------------------------------------------------------------------------------------
@@ -659,12 +494,7 @@ def extract_article(seed: Seed) -> Article:
             "no date in the page or its URL and no crawl stamp: the article has no date partition to go to",
         )
     domain = host_of(seed.url)
-    walker = _Walker(
-        shape=_Shape.of(root),
-        base_url=_base_url(page.base_href, seed.url),
-        page_url=seed.url,
-        site=registrable_domain(domain),
-    )
+    walker = _Walker(root, _base_url(page.base_href, seed.url), seed.url, registrable_domain(domain))
     walker.walk(root, is_root=True)
     author = page.author(tree, marks)
     if author is None and page_text is not None:
