@@ -273,13 +273,14 @@ def test_author_markup_from_the_page_pass_is_what_the_xpaths_select(blocks: list
     # The readable XPaths the page pass replaced, evaluated after some elements left the tree (as chrome does).
     from lxml.etree import XPath
 
-    from newslake.core.content import _detach, mark_page
+    from newslake.core._tree import detach
+    from newslake.core.content import mark_page
     from newslake.core.html import byline_candidates, itemprop_authors, parse_html
 
     tree = parse_html(f"<html><body>{''.join(blocks)}</body></html>")
     marks = mark_page(tree)
     for element in [e for e in tree.iter() if "gone" in (e.get("class") or "")]:
-        _detach(element)
+        detach(element)
     authors = XPath(
         "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author'][not(.//*[@itemprop='name'])]"
         " | //a[@rel='author']"

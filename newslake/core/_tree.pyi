@@ -123,3 +123,23 @@ class BlockWalker:
 
 WORDS_METADATA: int  # `WalkRules.word_flags` bits
 WORDS_GALLERY: int
+
+class ChromeRules:
+    def __init__(
+        self,
+        *,
+        region_kinds: dict[str, Any],
+        never: Iterable[str],
+        role_kinds: dict[str, Any],
+        class_kind: Callable[[str, str], Any],
+        hiding_classes: Callable[[str], bool],
+        hides: Callable[[str], object],
+        ad_label: Callable[[str], bool],
+        most_share: float,
+        kept_most: int,
+    ) -> None: ...
+
+def take_chrome(
+    page: HtmlElement, candidates: list[HtmlElement], article_bodies: list[HtmlElement], rules: ChromeRules
+) -> list[tuple[Any, HtmlElement]]: ...
+def detach(element: HtmlElement) -> None: ...

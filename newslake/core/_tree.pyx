@@ -30,6 +30,7 @@ from lxml.includes.etreepublic cimport (
     _Element,
     elementFactory,
     import_lxml__etree,
+    setNodeText,
     setTailText,
     tailOf,
     textOf,
@@ -1568,3 +1569,197 @@ cdef class BlockWalker:
         self.paragraphs.append(self.rules.paragraph_row(position, self.section, text, False))
         self._add_anchors(anchors, position, self.rules.paragraph_context)
         return 0
+
+
+# --- the chrome step --------------------------------------------------------------------------------------
+# `content.remove_chrome`'s loop over the page pass's candidates (~115 a corpus page: regions, marked, classed
+# and styled elements): through lxml each read its attributes a `get` at a time, built and lower-cased a string
+# of its class and id for two regexes, and each region left the tree through lxml's `remove`, which walks
+# the subtree to fix namespaces the HTML parser never makes (0.21 ms a page). Here the attributes are read on
+# the node; the decisions on class names, roles, styles and labels are `content`'s, passed in as
+# `ChromeRules`, and kept per class/id (a site's templates repeat them).
+cdef class ChromeRules:
+    """What the chrome step decides by, from `content.py`."""
+
+    cdef dict region_kinds  # tag -> kind: a region by its tag
+    cdef frozenset never  # tags never chrome as a whole (named content, the whole page)
+    cdef dict role_kinds  # role (stripped, lower-cased) -> kind
+    cdef object class_kind, hiding_classes, hides, ad_label
+    cdef double most_share
+    cdef dict kinds_by_words, hiding_by_classes
+    cdef Py_ssize_t kept_most
+
+    def __init__(
+        self, *, dict region_kinds not None, never not None, dict role_kinds not None, class_kind, hiding_classes,
+        hides, ad_label, double most_share, Py_ssize_t kept_most,
+    ):  # fmt: skip
+        self.region_kinds, self.never, self.role_kinds = region_kinds, frozenset(never), role_kinds
+        self.class_kind, self.hiding_classes, self.hides, self.ad_label = class_kind, hiding_classes, hides, ad_label
+        self.most_share, self.kept_most = most_share, kept_most
+        self.kinds_by_words, self.hiding_by_classes = {}, {}
+
+    cdef object kept(self, dict answers, key, compute, args):
+        """`compute(*args)`, kept in `answers` under `key` (cleared when full)."""
+        found = answers.get(key, answers)  # the dict itself: no answer yet (None is one)
+        if found is answers:
+            if len(answers) >= self.kept_most:
+                answers.clear()
+            found = answers[key] = compute(*args)
+        return found
+
+
+cdef tree.xmlAttr* _attribute(tree.xmlNode* node, const char* name) noexcept nogil:
+    """The first attribute of that name without a namespace (what lxml's `get` reads), or NULL."""
+    cdef tree.xmlAttr* attr = node.properties
+    while attr is not NULL:
+        if _attr_named(attr, name):
+            return attr
+        attr = attr.next
+    return NULL
+
+
+cdef inline str _value_or_empty(tree.xmlAttr* attr):
+    return _attribute_value(attr) if attr is not NULL else ""
+
+
+cdef bint _is_dropped_region(tree.xmlNode* node, ChromeRules rules) except -1:
+    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, an inline style that hides, a hiding class,
+    or a `role="region"` slot labelled an ad (`content._is_dropped_region`)."""
+    cdef tree.xmlAttr* attr = _attribute(node, "aria-hidden")
+    if attr is not NULL and _attribute_value(attr) == "true":
+        return True
+    if _attribute(node, "hidden") is not NULL:
+        return True
+    attr = _attribute(node, "data-e2e")
+    if attr is not NULL and _attribute_value(attr) == "advertisement":
+        return True
+    attr = _attribute(node, "style")
+    if attr is not NULL and _may_hide(attr) and rules.hides(_attribute_value(attr).lower()):
+        return True
+    cdef tree.xmlAttr* klass = _attribute(node, "class")
+    if klass is not NULL:
+        classes = _attribute_value(klass)
+        if classes and rules.kept(rules.hiding_by_classes, classes, rules.hiding_classes, (classes,)):
+            return True
+    attr = _attribute(node, "role")
+    if attr is NULL or _attribute_value(attr) != "region":
+        return False
+    label = " ".join(filter(None, (
+        _value_or_empty(_attribute(node, "aria-label")), _value_or_empty(klass), _value_or_empty(_attribute(node, "id"))
+    )))  # fmt: skip
+    return bool(rules.ad_label(label))
+
+
+cdef object _chrome_kind(tree.xmlNode* node, ChromeRules rules):
+    """The kind of chrome an element is by its tag, ARIA role or class/id words; None when it is not chrome
+    (`content.chrome_kind`)."""
+    cdef str tag = ""
+    if node.ns is NULL:
+        tag = (<bytes>(<const char*>node.name)).decode("utf-8")
+    if tag in rules.never:
+        return None
+    kind = rules.region_kinds.get(tag)
+    if kind is not None:
+        return kind
+    cdef tree.xmlAttr* role = _attribute(node, "role")
+    cdef str role_value = _attribute_value(role).strip().lower() if role is not NULL else ""
+    kind = rules.role_kinds.get(role_value)
+    if kind is not None:
+        return kind
+    cdef tree.xmlAttr* itemprop = _attribute(node, "itemprop")
+    if role_value == "main" or (itemprop is not NULL and _attribute_value(itemprop) == "articleBody"):
+        return None
+    cdef tree.xmlAttr* klass = _attribute(node, "class")
+    cdef tree.xmlAttr* ident = _attribute(node, "id")
+    if klass is NULL and ident is NULL:
+        return rules.kept(rules.kinds_by_words, b"\0", rules.class_kind, ("", ""))
+    cdef bytes key = _verdict_key(klass, ident)
+    classes, _, identifier = key.decode("utf-8").partition("\0")
+    return rules.kept(rules.kinds_by_words, key, rules.class_kind, (classes, identifier))
+
+
+cdef bint _holds_one_of(tree.xmlNode* node, list elements) except -1:
+    """Whether `node` is a (strict) ancestor of one of `elements`."""
+    cdef tree.xmlNode* ancestor
+    for element in elements:
+        ancestor = (<_Element>element)._c_node.parent
+        while ancestor is not NULL:
+            if ancestor is node:
+                return True
+            ancestor = ancestor.parent
+    return False
+
+
+cdef bint _covered(tree.xmlNode* node, tree.xmlNode** taken, Py_ssize_t count) noexcept nogil:
+    """Whether `node` or one of its ancestors is among the `count` nodes of `taken`."""
+    cdef Py_ssize_t i
+    while node is not NULL:
+        for i in range(count):
+            if taken[i] is node:
+                return True
+        node = node.parent
+    return False
+
+
+cdef int _detach(tree.xmlNode* node) except -1:
+    """Take the element out, leaving its tail text in place (tails belong to the surrounding text): what
+    `element.tail = None`, `parent.remove(element)` and the tail appended to the element-like node before it
+    (or the parent's text) give, without lxml's walk of the subtree for namespaces."""
+    cdef tree.xmlNode* parent = node.parent
+    if parent is NULL or not _is_element_like(parent):
+        return 0  # no parent element: `getparent()` is None
+    tail = tailOf(node)
+    setTailText(node, None)
+    cdef tree.xmlNode* previous = _previous_element_like(node.prev)
+    _unlink_node(node)  # an element handed in has a proxy: lxml frees the subtree with its last one
+    if tail:
+        if previous is not NULL:
+            before = tailOf(previous)
+            setTailText(previous, before + tail if before is not None else tail)
+        else:
+            before = textOf(parent)
+            setNodeText(parent, before + tail if before is not None else tail)
+    return 0
+
+
+def take_chrome(_Element page not None, list candidates not None, list article_bodies not None, ChromeRules rules):
+    """`content.remove_chrome`'s step: of `candidates` (the page pass's regions, marked, classed and styled
+    elements, in that order), detach every hidden element and ad slot, and every chrome region (outermost
+    first) that holds no marked article body and at most `most_share` of the page's text; return the
+    regions as (kind, element), in order. Hidden ones leave first, then the regions: a detached element
+    still belongs to the document, so the decisions are all made on the page as it was."""
+    cdef Py_ssize_t total = _descendant_length(page._c_node) or 1
+    cdef Py_ssize_t count = 0, room = 0
+    cdef tree.xmlNode** taken = NULL
+    cdef tree.xmlNode* node
+    cdef list hidden = [], removed = []
+    try:
+        for element in candidates:
+            node = (<_Element?>element)._c_node
+            if count and _covered(node, taken, count):
+                continue  # inside a region already taken (outermost first within regions, and within classes)
+            if _is_dropped_region(node, rules):
+                hidden.append(element)  # even around an articleBody: a hidden copy of the article is not it
+            elif _holds_one_of(node, article_bodies):
+                continue  # chrome that holds the marked article body is a wrapper
+            else:
+                kind = _chrome_kind(node, rules)
+                if kind is None or _descendant_length(node) > rules.most_share * total:
+                    continue
+                removed.append((kind, element))
+            taken = <tree.xmlNode**>_with_room(taken, count, &room, sizeof(tree.xmlNode*))
+            taken[count] = node
+            count += 1
+    finally:
+        free(taken)
+    for element in hidden:
+        _detach((<_Element>element)._c_node)
+    for _, element in removed:
+        _detach((<_Element>element)._c_node)
+    return removed
+
+
+def detach(_Element element not None):
+    """Take `element` out of its parent, its tail text left where it was (`_detach`); nothing when it has no
+    parent element."""
+    _detach(element._c_node)

@@ -26,16 +26,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import lxml.etree
 from lxml.html import HtmlElement
 
 from newslake.core._tree import (
+    ChromeRules,
     ClassVerdicts,
-    NodeSet,
     TextTally,
+    detach,
     is_within,
     page_marks,
-    text_length,
+    take_chrome,
     text_tally,
 )
 from newslake.core.dates import dates_in_text
@@ -120,19 +120,10 @@ def words_of(classes: str, ident: str) -> frozenset[str]:
     return frozenset(_WORD.findall(f"{classes} {ident}".lower()))
 
 
-def chrome_kind(element: HtmlElement) -> LinkContext | None:
-    """The kind of chrome an element is by its tag, ARIA role or class/id words; None when it is not chrome."""
-    tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in ("html", "body", "main", "article"):
-        return None  # named content, or the whole page: never chrome as a whole
-    if tag in _REGION_TAGS:
-        return _REGION_TAGS[tag]
-    role = (element.get("role") or "").strip().lower()
-    if role in _REGION_ROLES:
-        return _REGION_ROLES[role]
-    if role == "main" or element.get("itemprop") == "articleBody":
-        return None
-    attrs = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+def class_chrome_kind(classes: str, ident: str) -> LinkContext | None:
+    """The kind of chrome the words of an element's class and id name; None when they name none (the rest of
+    the chrome test, by tag and ARIA role, is `_tree.take_chrome`'s: `_CHROME_RULES`)."""
+    attrs = f"{classes} {ident}".lower()
     if _CHROME_WORD.search(attrs) is None:
         return None
     words = _WORD.findall(attrs)
@@ -186,21 +177,31 @@ def class_verdict(classes: str, ident: str) -> tuple[bool, bool]:
 _JUDGE = ClassVerdicts(_VERDICTS, _VERDICTS_MAX, _CHROME_KIND, _HIDDEN_CLASSES, _BYLINE_PARTS, class_verdict)
 
 
-def _is_dropped_region(attrib: "lxml.etree._Attrib") -> bool:
-    """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, an inline `display: none` or `visibility:
-    hidden`, or a `role="region"` slot labelled an ad."""
-    if attrib.get("aria-hidden") == "true" or "hidden" in attrib or attrib.get("data-e2e") == "advertisement":
-        return True
-    style = attrib.get("style")
-    if style and _HIDDEN_STYLE.search(style.lower()):
-        return True
-    classes = attrib.get("class")
-    if classes and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()):
-        return True
-    if attrib.get("role") != "region":
-        return False
-    label = " ".join(filter(None, (attrib.get("aria-label"), attrib.get("class"), attrib.get("id"))))
-    return bool(_AD_LABEL.search(label))
+def _hiding_classes(classes: str) -> bool:
+    """Whether a class attribute names a CSS framework's hiding class."""
+    return not _HIDDEN_CLASSES.isdisjoint(classes.lower().split())
+
+
+def _ad_label(label: str) -> bool:
+    return _AD_LABEL.search(label) is not None
+
+
+# The chrome step's rules (`_tree.take_chrome`). Regions are chrome by their tag or ARIA role, or by the words
+# of their class and id (kept per class/id, like the page pass's verdicts); <html>, <body>, <main> and
+# <article> never are, as a whole (named content, or the whole page). Hidden elements and ad slots leave too:
+# `data-e2e="advertisement"`, `aria-hidden="true"` (hidden from readers, so not article content), `hidden`,
+# an inline `display: none` or `visibility: hidden`, a hiding class, or a `role="region"` slot labelled an ad.
+_CHROME_RULES = ChromeRules(
+    region_kinds=_REGION_TAGS,
+    never=("html", "body", "main", "article"),
+    role_kinds=_REGION_ROLES,
+    class_kind=class_chrome_kind,
+    hiding_classes=_hiding_classes,
+    hides=_HIDDEN_STYLE.search,
+    ad_label=_ad_label,
+    most_share=_CHROME_MAX_SHARE,
+    kept_most=_VERDICTS_MAX,
+)
 
 
 @dataclass
@@ -264,50 +265,13 @@ def mark_page(tree: HtmlElement) -> PageMarks:
 
 def remove_chrome(tree: HtmlElement, marks: PageMarks) -> list[Chrome]:
     """Detach every chrome region (outermost first) and return them; the tree keeps the rest. Hidden
-    elements and ad slots are detached too, without a record: they are not part of the page a reader sees."""
+    elements and ad slots are detached too, without a record: they are not part of the page a reader sees.
+    A region holding the marked article body is a wrapper, and one holding more than `_CHROME_MAX_SHARE` of
+    the page's text a wrapper with an unlucky name: they stay. (In C: `_tree.take_chrome`.)"""
     body = tree.find("body")
-    total = text_length(body if body is not None else tree) or 1  # XPath's string-length(.), counted in C
-    # Chrome that holds the marked article body is a wrapper (one lookup, not one per candidate).
-    holders = {a for body_element in marks.article_bodies for a in body_element.iterancestors()}
-    removed: list[Chrome] = []
-    hidden: list[HtmlElement] = []
-    taken = NodeSet()  # asked of each candidate in C: ancestors through lxml cost a proxy each
-    for element in [*marks.regions, *marks.marked, *marks.classed, *marks.styled]:
-        if len(taken) and taken.covers(element):
-            continue  # inside a region already taken (outermost first within regions, and within classes)
-        if _is_dropped_region(element.attrib):
-            hidden.append(element)  # even around an articleBody: a hidden copy of the article is not the article
-            taken.add(element)
-            continue
-        if element in holders:
-            continue
-        kind = chrome_kind(element)
-        if kind is None:
-            continue
-        if text_length(element) > _CHROME_MAX_SHARE * total:
-            continue
-        removed.append(Chrome(kind, element))
-        taken.add(element)
-    # Detached only now: a detached element still belongs to the document, so "is it still in the page?"
-    # cannot be asked of lxml afterwards.
-    for element in [*hidden, *(chrome.element for chrome in removed)]:
-        _detach(element)
-    return removed
-
-
-def _detach(element: HtmlElement) -> None:
-    """Take the element out, leaving its tail text in place (tails belong to the surrounding text)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail, element.tail = element.tail, None
-    previous = element.getprevious()
-    parent.remove(element)
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
+    candidates = [*marks.regions, *marks.marked, *marks.classed, *marks.styled]
+    regions = take_chrome(body if body is not None else tree, candidates, marks.article_bodies, _CHROME_RULES)
+    return [Chrome(kind, element) for kind, element in regions]
 
 
 # --- scoring -----------------------------------------------------------------------------------------------
@@ -484,5 +448,6 @@ def content_root(tree: HtmlElement, marks: PageMarks) -> HtmlElement:
 
 
 def detach_region(element: HtmlElement) -> None:
-    """Take the article region out of the page (after it was read) so that what remains is the page's rest."""
-    _detach(element)
+    """Take the article region out of the page (after it was read) so that what remains is the page's rest,
+    its tail left in place (`_tree.detach`)."""
+    detach(element)
