@@ -283,6 +283,11 @@ cdef inline bint _is_one_of(tree.const_xmlChar* name, tree.const_xmlChar** names
     return False
 
 
+cdef inline size_t _address_slot(const void* address, size_t mask) noexcept nogil:
+    # Fibonacci hashing: the product's high bits, where every bit of the address has had its say.
+    return <size_t>((<uint64_t><size_t>address * <uint64_t>11400714819323198485ULL) >> 32) & mask
+
+
 cdef bint _may_hide(tree.xmlAttr* style):
     """Whether an inline style may be one `hides` is true of: its value holds "none" or "hidden" in any case
     (what `display: none` and `visibility: hidden` need after lower-casing), or a non-ASCII byte (lower-casing
@@ -470,6 +475,10 @@ def page_marks(
 
 
 # --- the text tally of scoring ----------------------------------------------------------------------------
+cdef enum:
+    _MOST_BLOCK_TAGS = 64  # block tags `text_tally` takes (the core has 37)
+
+
 cdef struct _Block:
     tree.xmlNode* node
     Py_ssize_t chars  # characters of its own text pieces, each stripped
@@ -690,7 +699,10 @@ cdef class TextTally:
     cdef _Total* _totals
     cdef Py_ssize_t _total_count, _total_room
     cdef Py_ssize_t _pieces_met
-    cdef frozenset _block_tags
+    cdef tree.const_xmlChar* _block_names[_MOST_BLOCK_TAGS]  # by address in the page's dictionary
+    cdef Py_ssize_t _block_name_count
+    cdef Py_ssize_t* _slots  # `_totals`' indices by their nodes' addresses (open-addressed; -1: empty)
+    cdef size_t _slot_mask
     cdef uint32_t _comma_codes[_MAX_COMMAS]
     cdef Py_ssize_t _comma_count
     cdef uint64_t _ascii_commas[2]  # the commas below 128, as bits
@@ -698,10 +710,12 @@ cdef class TextTally:
     def __cinit__(self):
         self._blocks = NULL
         self._totals = NULL
+        self._slots = NULL
 
     def __dealloc__(self):
         free(self._blocks)
         free(self._totals)
+        free(self._slots)
 
     cdef Py_ssize_t _new_block(self, tree.xmlNode* node) except -1:
         self._blocks = <_Block*>_with_room(self._blocks, self._block_count, &self._block_room, sizeof(_Block))
@@ -752,7 +766,7 @@ cdef class TextTally:
         while child is not NULL:
             if child.type == tree.XML_ELEMENT_NODE:
                 total = self._new_total(child)
-                is_block = child.ns is NULL and (<bytes>(<const char*>child.name)).decode("utf-8") in self._block_tags
+                is_block = child.ns is NULL and _is_one_of(child.name, self._block_names, self._block_name_count)
                 child_owner = self._new_block(child) if is_block else owner
                 child_link = in_link or _named(child, "a")
                 inner[0] = inner[1] = 0
@@ -801,10 +815,32 @@ cdef class TextTally:
         return self._total(element, True)
 
     cdef Py_ssize_t _total(self, _Element element, bint links):
+        cdef size_t slot = _address_slot(element._c_node, self._slot_mask)
         cdef Py_ssize_t i
-        for i in range(self._total_count):
+        while self._slots[slot] >= 0:
+            i = self._slots[slot]
             if self._totals[i].node is element._c_node:
                 return self._totals[i].link_chars if links else self._totals[i].chars
+            slot = (slot + 1) & self._slot_mask
+        return 0
+
+    cdef int _index_totals(self) except -1:
+        """`_slots`: the totals by their nodes' addresses, for `_total` (a scan of them all was ~700 compares
+        a question, ~50 questions a page)."""
+        cdef size_t size = 64, slot
+        cdef Py_ssize_t i
+        while size < 2 * <size_t>self._total_count:
+            size *= 2
+        self._slots = <Py_ssize_t*>malloc(size * sizeof(Py_ssize_t))
+        if self._slots is NULL:
+            raise MemoryError()
+        memset(self._slots, 0xFF, size * sizeof(Py_ssize_t))  # every slot -1
+        self._slot_mask = size - 1
+        for i in range(self._total_count):
+            slot = _address_slot(self._totals[i].node, self._slot_mask)
+            while self._slots[slot] >= 0:
+                slot = (slot + 1) & self._slot_mask
+            self._slots[slot] = i
         return 0
 
 
@@ -815,7 +851,7 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
         raise ValueError(f"at most {_MAX_COMMAS} comma characters, not {len(commas)}")
     cdef TextTally tally = TextTally.__new__(TextTally)
     tally._root = root
-    tally._block_tags = block_tags
+    tally._block_name_count = _intern(_names_of(root._c_node), block_tags, tally._block_names, _MOST_BLOCK_TAGS)
     tally._ascii_commas[0] = tally._ascii_commas[1] = 0
     for i, character in enumerate(commas):
         tally._comma_codes[i] = ord(character)
@@ -831,6 +867,7 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
     tally._totals[total].chars = sums[0] + tally._blocks[owner].chars
     tally._totals[total].link_chars = sums[1] + tally._blocks[owner].link_chars
     tally.blocks = tally._scored(min_chars)
+    tally._index_totals()
     free(tally._blocks)  # what `blocks` needed from them is in it
     tally._blocks = NULL
     tally._block_count = tally._block_room = 0
@@ -1101,11 +1138,6 @@ WORDS_METADATA, WORDS_GALLERY = _METADATA_WORDS, _GALLERY_WORDS  # for `word_fla
 cdef enum:
     _NAME_SLOTS = 256  # a page's names of `_name_kinds` (~70 at most), hashed by address
     _SKIP_KIND, _HEADING_KIND, _IMAGE_KIND, _LIST_KIND, _METADATA_KIND, _GALLERY_KIND, _PARAGRAPH_KIND, _CONTAINER_KIND
-
-
-cdef inline size_t _address_slot(const void* address, size_t mask) noexcept nogil:
-    # Fibonacci hashing: the product's high bits, where every bit of the address has had its say.
-    return <size_t>((<uint64_t><size_t>address * <uint64_t>11400714819323198485ULL) >> 32) & mask
 
 
 cdef class WalkRules:
