@@ -284,6 +284,7 @@ cdef inline bint _is_one_of(tree.const_xmlChar* name, tree.const_xmlChar** names
 
 
 cdef inline size_t _address_slot(const void* address, size_t mask) noexcept nogil:
+    """The first slot of an address in an open-addressed table of `mask + 1` slots (a power of two)."""
     # Fibonacci hashing: the product's high bits, where every bit of the address has had its say.
     return <size_t>((<uint64_t><size_t>address * <uint64_t>11400714819323198485ULL) >> 32) & mask
 
@@ -815,6 +816,8 @@ cdef class TextTally:
         return self._total(element, True)
 
     cdef Py_ssize_t _total(self, _Element element, bint links):
+        if self._slots is NULL:
+            return 0  # not made by `text_tally`: no totals
         cdef size_t slot = _address_slot(element._c_node, self._slot_mask)
         cdef Py_ssize_t i
         while self._slots[slot] >= 0:
@@ -1101,7 +1104,7 @@ def prune(_Element root not None, names):
 # --- the article's walk -----------------------------------------------------------------------------------
 # `extract`'s walk over the content region: each element classified once and handed to the handler of its
 # kind. Through lxml it made a proxy for every element it met, its tag a str lower-cased and looked up in
-# five sets, and a Python frame for each step (~13 us an element, 0.48 ms a corpus page). Here the elements
+# five sets, and a Python frame for each step (~13 us an element, 0.46-0.48 ms a corpus page). Here the elements
 # are classified and the containers, paragraphs, headings and bylines handled on libxml2's nodes; images,
 # galleries and lists (~6 a page: their rules read pictures, captions and items) and the rare tests on
 # markup (figure groups, leads, datelines, class words) stay in `extract.py`, called with a proxy of the
@@ -1121,9 +1124,8 @@ cdef enum:
     _BLOCK_DESCENDANT = 1 << 8  # an element that makes its ancestors hold blocks
     _IMG_AS_WRITTEN = 1 << 9
     _TIME_AS_WRITTEN = 1 << 10
-    _AS_WRITTEN = _BLOCK_DESCENDANT | _IMG_AS_WRITTEN | _TIME_AS_WRITTEN
 
-# What an element holds (its descendants), by bit: `_Shape`'s sets.
+# What an element holds (its descendants), by bit: what `extract` kept in three sets of proxies (`_Shape`).
 cdef enum:
     _HOLDS_BLOCKS = 1
     _HOLDS_IMG = 2
@@ -1135,9 +1137,12 @@ cdef enum:
     _GALLERY_WORDS = 2
 WORDS_METADATA, WORDS_GALLERY = _METADATA_WORDS, _GALLERY_WORDS  # for `word_flags` to answer with
 
+# The kinds of block the walk hands elements to.
+cdef enum:
+    _SKIP_KIND, _HEADING_KIND, _IMAGE_KIND, _LIST_KIND, _METADATA_KIND, _GALLERY_KIND, _PARAGRAPH_KIND, _CONTAINER_KIND
+
 cdef enum:
     _NAME_SLOTS = 256  # a page's names of `_name_kinds` (~70 at most), hashed by address
-    _SKIP_KIND, _HEADING_KIND, _IMAGE_KIND, _LIST_KIND, _METADATA_KIND, _GALLERY_KIND, _PARAGRAPH_KIND, _CONTAINER_KIND
 
 
 cdef class WalkRules:
@@ -1145,7 +1150,7 @@ cdef class WalkRules:
     handlers and tests that stay in Python (each called with an element's proxy)."""
 
     cdef dict kinds  # lower-cased name -> its bits (`_DROP` ... `_TIME`)
-    cdef dict as_written  # name -> its `_AS_WRITTEN` bits
+    cdef dict as_written  # name -> its bits matched as written (`_BLOCK_DESCENDANT`, `_IMG_AS_WRITTEN` ...)
     cdef object word_flags, normalise, paragraph_row, heading_row
     cdef object paragraph_context, list_context, heading_context, byline_context
     cdef object handle_image, handle_list, handle_gallery
@@ -1318,7 +1323,8 @@ cdef class BlockWalker:
     """One article's walk (`extract._Walker`'s base): the next position, the current section, the rows so far,
     and the walk over the content region in C.
 
-    `walk` classifies an element as `extract.classify` did and hands it to its kind's handler; `walk_children`
+    `walk` classifies an element (as the walk in Python before it did: the oracle of `tests/test_tree.py`) and
+    hands it to its kind's handler; `walk_children`
     gathers the loose text and inline elements between blocks into anonymous paragraphs. The handlers of
     paragraphs, headings, bylines and containers are here; images, lists and galleries are the rules'
     (Python, with a proxy: `handler(walker, element)`), which call back `walk`, `walk_children`,
@@ -1359,8 +1365,8 @@ cdef class BlockWalker:
         self._find_holders(root._c_node)
 
     cdef int _find_holders(self, tree.xmlNode* top) except -1:
-        """`_Shape.of`: the ancestors of each block element, <img> and <time> under `top` (itself included),
-        up to the document's root, as `iterancestors` gives them."""
+        """The ancestors of each block element, <img> and <time> under `top` (itself included), up to the
+        document's root, as `iterancestors` gives them: what holds blocks, pictures and times."""
         cdef tree.xmlNode* node = top
         cdef unsigned int bits
         while node is not NULL:
@@ -1460,7 +1466,8 @@ cdef class BlockWalker:
         return 0  # `_SKIP_KIND`: dropped elements leave no row
 
     cdef int _classify(self, tree.xmlNode* node, bint is_root) except -1:
-        """`extract.classify`: the kind of block an element is."""
+        """The kind of block an element is: dropped, heading, image, list; then (below the root) byline by its
+        class words and length, gallery, figure group; then paragraph unless it is a block holding blocks."""
         cdef unsigned int bits = _element_bits(self.names, node, self.rules)
         cdef bint has_img
         cdef int words
