@@ -159,9 +159,14 @@ _TEXT = st.lists(
 
 
 @st.composite
-def _markup(draw: st.DrawFn, depth: int = 0, tags: st.SearchStrategy[str] = _TAGS) -> str:
-    tag, attributes = draw(tags), draw(_ATTRIBUTES)
-    children = draw(st.lists(_markup(depth + 1, tags), max_size=3)) if depth < 4 else []
+def _markup(
+    draw: st.DrawFn,
+    depth: int = 0,
+    tags: st.SearchStrategy[str] = _TAGS,
+    attributes_of: st.SearchStrategy[str] = _ATTRIBUTES,
+) -> str:
+    tag, attributes = draw(tags), draw(attributes_of)
+    children = draw(st.lists(_markup(depth + 1, tags, attributes_of), max_size=3)) if depth < 4 else []
     inside = draw(_TEXT) + "".join(child + draw(_TEXT) for child in children)
     return f"<{tag}{attributes}>{inside}</{tag}>{draw(_TEXT)}"
 
@@ -586,14 +591,6 @@ _WALK_ATTRIBUTES = st.sampled_from(
 )  # fmt: skip
 
 
-@st.composite
-def _walk_markup(draw: st.DrawFn, depth: int = 0) -> str:
-    tag, attributes = draw(_WALK_TAGS), draw(_WALK_ATTRIBUTES)
-    children = draw(st.lists(_walk_markup(depth + 1), max_size=3)) if depth < 4 else []
-    inside = draw(_TEXT) + "".join(child + draw(_TEXT) for child in children)
-    return f"<{tag}{attributes}>{inside}</{tag}>{draw(_TEXT)}"
-
-
 def _walked(walker_type: type, blocks: list[str]) -> tuple[object, ...]:
     tree = _page(blocks)
     prune(tree, DROP_TAGS)
@@ -604,7 +601,7 @@ def _walked(walker_type: type, blocks: list[str]) -> tuple[object, ...]:
 
 
 @settings(max_examples=400)
-@given(st.lists(_walk_markup(), min_size=1, max_size=4))
+@given(st.lists(_markup(tags=_WALK_TAGS, attributes_of=_WALK_ATTRIBUTES), min_size=1, max_size=4))
 def test_the_walk_is_the_oracles(blocks: list[str]) -> None:
     # Each walker on a page of its own: an image's credit leaves the tree as it is read.
     assert _walked(extract._Walker, blocks) == _walked(OracleWalker, blocks)
@@ -724,14 +721,6 @@ _CHROME_ATTRIBUTES = _ATTRIBUTES | st.sampled_from(
 )  # fmt: skip
 
 
-@st.composite
-def _chrome_markup(draw: st.DrawFn, depth: int = 0) -> str:
-    tag, attributes = draw(_TAGS), draw(_CHROME_ATTRIBUTES)
-    children = draw(st.lists(_chrome_markup(depth + 1), max_size=3)) if depth < 4 else []
-    inside = draw(_TEXT) + "".join(child + draw(_TEXT) for child in children)
-    return f"<{tag}{attributes}>{inside}</{tag}>{draw(_TEXT)}"
-
-
 def _chromed(blocks: list[str], step: object) -> tuple[list[tuple[LinkContext, str]], str]:
     tree = _page(blocks)
     removed = step(tree, mark_page(tree))  # type: ignore[operator]  # either step
@@ -740,7 +729,7 @@ def _chromed(blocks: list[str], step: object) -> tuple[list[tuple[LinkContext, s
 
 
 @settings(max_examples=400)
-@given(st.lists(_chrome_markup(), min_size=1, max_size=4))
+@given(st.lists(_markup(attributes_of=_CHROME_ATTRIBUTES), min_size=1, max_size=4))
 def test_the_chrome_step_is_the_oracles(blocks: list[str]) -> None:
     # The regions taken (kind, markup) and the page left: each step on a page of its own.
     assert _chromed(blocks, content.remove_chrome) == _chromed(blocks, oracle_remove_chrome)
