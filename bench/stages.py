@@ -31,7 +31,7 @@ _STAGES: list[tuple[str, Any, str]] = [
     ("chrome", extract, "remove_chrome"),
     ("content root", extract, "content_root"),
     ("date", extract, "decide_published"),
-    ("shape (the walker made: what holds blocks, pictures, times)", extract._Walker, "__init__"),
+    ("shape (walker made)", extract._Walker, "__init__"),  # what holds blocks, pictures, times
     ("walk", extract._Walker, "walk"),
     ("author (markup)", PageMeta, "author"),
     ("author (text)", extract, "written_author"),
