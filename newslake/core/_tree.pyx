@@ -20,9 +20,10 @@ Rejected: a pure-Python fallback beside this (two implementations of one rule dr
 built by `uv sync` (setuptools and Cython, against the installed lxml: see `setup.py`).
 """
 
+cimport cython
 from libc.stdint cimport uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy, memset, strcmp, strlen
+from libc.stdlib cimport calloc, free, realloc
+from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport (
     LXML_VERSION_STRING,
@@ -163,14 +164,20 @@ cdef inline bint _attr_named(tree.xmlAttr* attr, const char* name) noexcept nogi
     return attr.ns is NULL and strcmp(<const char*>attr.name, name) == 0
 
 
-cdef object _get(tree.xmlNode* node, const char* name):
-    """lxml's `get(name)`: the value of the first attribute of that name without a namespace, else None."""
+cdef tree.xmlAttr* _attribute(tree.xmlNode* node, const char* name) noexcept nogil:
+    """The first attribute of that name without a namespace (what lxml's `get` reads), or NULL."""
     cdef tree.xmlAttr* attr = node.properties
     while attr is not NULL:
         if _attr_named(attr, name):
-            return _attribute_value(attr)
+            return attr
         attr = attr.next
-    return None
+    return NULL
+
+
+cdef object _get(tree.xmlNode* node, const char* name):
+    """lxml's `get(name)`: the value of the first attribute of that name without a namespace, else None."""
+    cdef tree.xmlAttr* attr = _attribute(node, name)
+    return _attribute_value(attr) if attr is not NULL else None
 
 
 cdef inline tree.xmlNode* _next_in_document(tree.xmlNode* node, tree.xmlNode* top) noexcept nogil:
@@ -289,6 +296,68 @@ cdef inline size_t _address_slot(const void* address, size_t mask) noexcept nogi
     return <size_t>((<uint64_t><size_t>address * <uint64_t>11400714819323198485ULL) >> 32) & mask
 
 
+@cython.final
+cdef class _AddressMap:
+    """Values by address (nodes; names in a document's dictionary), open-addressed, grown to stay at most half
+    full. A key is compared by its address alone, never read: the walk's holders, the tally's totals and a
+    page's tag names each keep one."""
+
+    cdef const void** keys
+    cdef Py_ssize_t* values
+    cdef size_t mask, count
+
+    def __cinit__(self):
+        self.mask, self.count = 63, 0
+        self.keys = <const void**>calloc(self.mask + 1, sizeof(void*))
+        self.values = <Py_ssize_t*>calloc(self.mask + 1, sizeof(Py_ssize_t))
+        if self.keys is NULL or self.values is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.keys)
+        free(self.values)
+
+    cdef inline size_t _slot(self, const void* key) noexcept nogil:
+        cdef size_t slot = _address_slot(key, self.mask)
+        while self.keys[slot] is not NULL and self.keys[slot] is not key:
+            slot = (slot + 1) & self.mask
+        return slot
+
+    cdef inline Py_ssize_t get(self, const void* key, Py_ssize_t missing) noexcept nogil:
+        cdef size_t slot = self._slot(key)
+        return self.values[slot] if self.keys[slot] is not NULL else missing
+
+    cdef int put(self, const void* key, Py_ssize_t value) except -1:
+        cdef size_t slot = self._slot(key)
+        if self.keys[slot] is NULL:
+            if 2 * (self.count + 1) > self.mask + 1:
+                self._grow()
+                slot = self._slot(key)
+            self.keys[slot] = key
+            self.count += 1
+        self.values[slot] = value
+        return 0
+
+    cdef int _grow(self) except -1:
+        cdef const void** old_keys = self.keys
+        cdef Py_ssize_t* old_values = self.values
+        cdef size_t old_size = self.mask + 1, i, slot
+        self.mask = 2 * old_size - 1
+        self.keys = <const void**>calloc(self.mask + 1, sizeof(void*))
+        self.values = <Py_ssize_t*>calloc(self.mask + 1, sizeof(Py_ssize_t))
+        if self.keys is NULL or self.values is NULL:
+            free(old_keys)
+            free(old_values)
+            raise MemoryError()
+        for i in range(old_size):
+            if old_keys[i] is not NULL:
+                slot = self._slot(old_keys[i])
+                self.keys[slot], self.values[slot] = old_keys[i], old_values[i]
+        free(old_keys)
+        free(old_values)
+        return 0
+
+
 cdef bint _may_hide(tree.xmlAttr* style):
     """Whether an inline style may be one `hides` is true of: its value holds "none" or "hidden" in any case
     (what `display: none` and `visibility: hidden` need after lower-casing), or a non-ASCII byte (lower-casing
@@ -337,6 +406,27 @@ cdef bytes _verdict_key(tree.xmlAttr* klass, tree.xmlAttr* ident):
     # The class and id values as UTF-8 with a NUL between (a value cannot hold one): one bytes object to hash
     # and compare, where a tuple of two decoded strings cost two decodes and three hashes an element.
     return _attribute_bytes(klass) + b"\0" + _attribute_bytes(ident)
+
+
+cdef object _kept(dict answers, Py_ssize_t most, key, compute, tuple args):
+    """`compute(*args)`, kept in `answers` under `key` (cleared when it holds `most`)."""
+    found = answers.get(key, answers)  # the dict itself: no answer yet (None is one)
+    if found is answers:
+        if len(answers) >= most:
+            answers.clear()
+        found = answers[key] = compute(*args)
+    return found
+
+
+cdef object _by_class_and_id(tree.xmlAttr* klass, tree.xmlAttr* ident, dict answers, Py_ssize_t most, compute):
+    """`compute(classes, ident)` of an element's class and id attributes (NULL: absent), kept in `answers` by
+    the values (`_verdict_key`): a site's templates repeat them."""
+    cdef bytes key = _verdict_key(klass, ident)
+    found = answers.get(key, answers)
+    if found is not answers:
+        return found
+    classes, _, identifier = key.decode("utf-8").partition("\0")
+    return _kept(answers, most, key, compute, (classes, identifier))
 
 
 # The attributes the page pass reads the values of, and where each is found in its `read` array.
@@ -702,8 +792,7 @@ cdef class TextTally:
     cdef Py_ssize_t _pieces_met
     cdef tree.const_xmlChar* _block_names[_MOST_BLOCK_TAGS]  # by address in the page's dictionary
     cdef Py_ssize_t _block_name_count
-    cdef Py_ssize_t* _slots  # `_totals`' indices by their nodes' addresses (open-addressed; -1: empty)
-    cdef size_t _slot_mask
+    cdef _AddressMap _indices  # `_totals`' indices by their nodes
     cdef uint32_t _comma_codes[_MAX_COMMAS]
     cdef Py_ssize_t _comma_count
     cdef uint64_t _ascii_commas[2]  # the commas below 128, as bits
@@ -711,12 +800,10 @@ cdef class TextTally:
     def __cinit__(self):
         self._blocks = NULL
         self._totals = NULL
-        self._slots = NULL
 
     def __dealloc__(self):
         free(self._blocks)
         free(self._totals)
-        free(self._slots)
 
     cdef Py_ssize_t _new_block(self, tree.xmlNode* node) except -1:
         self._blocks = <_Block*>_with_room(self._blocks, self._block_count, &self._block_room, sizeof(_Block))
@@ -816,34 +903,20 @@ cdef class TextTally:
         return self._total(element, True)
 
     cdef Py_ssize_t _total(self, _Element element, bint links):
-        if self._slots is NULL:
+        if self._indices is None:
             return 0  # not made by `text_tally`: no totals
-        cdef size_t slot = _address_slot(element._c_node, self._slot_mask)
-        cdef Py_ssize_t i
-        while self._slots[slot] >= 0:
-            i = self._slots[slot]
-            if self._totals[i].node is element._c_node:
-                return self._totals[i].link_chars if links else self._totals[i].chars
-            slot = (slot + 1) & self._slot_mask
-        return 0
+        cdef Py_ssize_t i = self._indices.get(element._c_node, -1)
+        if i < 0:
+            return 0
+        return self._totals[i].link_chars if links else self._totals[i].chars
 
     cdef int _index_totals(self) except -1:
-        """`_slots`: the totals by their nodes' addresses, for `_total` (a scan of them all was ~700 compares
-        a question, ~50 questions a page)."""
-        cdef size_t size = 64, slot
+        """`_indices`: the totals by their nodes, for `_total` (a scan of them all was ~700 compares a
+        question, ~50 questions a page)."""
         cdef Py_ssize_t i
-        while size < 2 * <size_t>self._total_count:
-            size *= 2
-        self._slots = <Py_ssize_t*>malloc(size * sizeof(Py_ssize_t))
-        if self._slots is NULL:
-            raise MemoryError()
-        memset(self._slots, 0xFF, size * sizeof(Py_ssize_t))  # every slot -1
-        self._slot_mask = size - 1
+        self._indices = _AddressMap()
         for i in range(self._total_count):
-            slot = _address_slot(self._totals[i].node, self._slot_mask)
-            while self._slots[slot] >= 0:
-                slot = (slot + 1) & self._slot_mask
-            self._slots[slot] = i
+            self._indices.put(self._totals[i].node, i)
         return 0
 
 
@@ -1141,9 +1214,6 @@ WORDS_METADATA, WORDS_GALLERY = _METADATA_WORDS, _GALLERY_WORDS  # for `word_fla
 cdef enum:
     _SKIP_KIND, _HEADING_KIND, _IMAGE_KIND, _LIST_KIND, _METADATA_KIND, _GALLERY_KIND, _PARAGRAPH_KIND, _CONTAINER_KIND
 
-cdef enum:
-    _NAME_SLOTS = 256  # a page's names of `_name_kinds` (~70 at most), hashed by address
-
 
 cdef class WalkRules:
     """What the walk decides by, from `extract.py`: its tag sets, limits, row types, link contexts and the
@@ -1186,8 +1256,6 @@ cdef class WalkRules:
             (name.encode("utf-8"), self.kinds.get(name, 0) | self.as_written.get(name, 0))
             for name in sorted(set(self.kinds) | set(self.as_written))
         ]
-        if len(self.names) > _NAME_SLOTS // 2:
-            raise ValueError(f"at most {_NAME_SLOTS // 2} tag names")
         if any(not (name.startswith("h") and name[1:].isdigit() and len(name) == 2) for name in headings):
             raise ValueError("heading tags are h1 ... h9")
         self.word_flags, self.normalise = word_flags, normalise
@@ -1201,36 +1269,17 @@ cdef class WalkRules:
         self.word_verdicts, self.word_verdicts_max = {}, word_verdicts_max
 
 
-cdef struct _NameKinds:
-    # A page's names (their addresses in its dictionary) and their bits, in `_NAME_SLOTS` open-addressed slots.
-    tree.const_xmlChar* names[_NAME_SLOTS]
-    unsigned int bits[_NAME_SLOTS]
-
-
-cdef int _name_kinds(_NameKinds* table, tree.xmlDict* names, WalkRules rules) except -1:
+cdef _AddressMap _name_kinds(tree.xmlDict* names, WalkRules rules):
+    """The bits of each of the rules' names on the page, by its address in the page's dictionary (a name the
+    dictionary lacks is on no element)."""
+    cdef _AddressMap table = _AddressMap()
     cdef tree.const_xmlChar* address
-    cdef size_t slot
     cdef bytes encoded
-    cdef unsigned int bits
-    memset(table, 0, sizeof(_NameKinds))
     for encoded, bits in rules.names:
         address = _dict_exists(names, <tree.const_xmlChar*><const char*>encoded, len(encoded))
-        if address is NULL:
-            continue  # on no element of the page
-        slot = _address_slot(address, _NAME_SLOTS - 1)
-        while table.names[slot] is not NULL:
-            slot = (slot + 1) & (_NAME_SLOTS - 1)
-        table.names[slot], table.bits[slot] = address, bits
-    return 0
-
-
-cdef inline unsigned int _listed_bits(_NameKinds* table, tree.const_xmlChar* name) noexcept nogil:
-    cdef size_t slot = _address_slot(name, _NAME_SLOTS - 1)
-    while table.names[slot] is not NULL:
-        if table.names[slot] is name:
-            return table.bits[slot]
-        slot = (slot + 1) & (_NAME_SLOTS - 1)
-    return 0
+        if address is not NULL:
+            table.put(address, bits)
+    return table
 
 
 cdef inline bint _plain_lower(tree.const_xmlChar* name) noexcept nogil:
@@ -1243,80 +1292,17 @@ cdef inline bint _plain_lower(tree.const_xmlChar* name) noexcept nogil:
     return True
 
 
-cdef unsigned int _element_bits(_NameKinds* table, tree.xmlNode* node, WalkRules rules) except? 0:
+cdef unsigned int _element_bits(_AddressMap table, tree.xmlNode* node, WalkRules rules) except? 0:
     """The bits of an element's name: 0 for any other node, and for a name with a namespace (lxml's tag is
     then "{ns}name", in none of the sets)."""
     if node.type != tree.XML_ELEMENT_NODE or node.ns is not NULL:
         return 0
-    cdef unsigned int bits = _listed_bits(table, node.name)
+    cdef unsigned int bits = table.get(node.name, 0)
     if bits or _plain_lower(node.name):
         return bits
     # A name the parser did not lower-case (an element made through lxml's API; or a non-ASCII letter, which
     # Python lower-cases and libxml2 does not: the Kelvin sign is "k"): `_tag`'s lower-cased str decides.
     return rules.kinds.get((<bytes>(<const char*>node.name)).decode("utf-8").lower(), 0)
-
-
-cdef class _Holders:
-    """The elements holding a block, an <img> or a <time> (`_HOLDS_*` bits), by node address, open-addressed.
-    Filled before the walk, read during it: the walk only ever takes nodes out (a credit leaves a caption,
-    `element.drop_tree()`), and a node a holder's address could be given to again is a text node."""
-
-    cdef tree.xmlNode** nodes
-    cdef unsigned char* bits
-    cdef size_t mask, count
-
-    def __cinit__(self):
-        self.mask, self.count = 63, 0
-        self.nodes = <tree.xmlNode**>calloc(self.mask + 1, sizeof(tree.xmlNode*))
-        self.bits = <unsigned char*>calloc(self.mask + 1, 1)
-        if self.nodes is NULL or self.bits is NULL:
-            raise MemoryError()
-
-    def __dealloc__(self):
-        free(self.nodes)
-        free(self.bits)
-
-    cdef inline size_t _slot(self, tree.xmlNode* node) noexcept nogil:
-        cdef size_t slot = _address_slot(node, self.mask)
-        while self.nodes[slot] is not NULL and self.nodes[slot] is not node:
-            slot = (slot + 1) & self.mask
-        return slot
-
-    cdef unsigned char get(self, tree.xmlNode* node) noexcept nogil:
-        return self.bits[self._slot(node)]
-
-    cdef bint mark(self, tree.xmlNode* node, unsigned char bit) except -1:
-        """Give `node` the bit; whether it had it already."""
-        cdef size_t slot = self._slot(node)
-        if self.nodes[slot] is NULL:
-            if 2 * (self.count + 1) > self.mask + 1:
-                self._grow()
-                slot = self._slot(node)
-            self.nodes[slot] = node
-            self.count += 1
-        if self.bits[slot] & bit:
-            return True
-        self.bits[slot] |= bit
-        return False
-
-    cdef int _grow(self) except -1:
-        cdef tree.xmlNode** old_nodes = self.nodes
-        cdef unsigned char* old_bits = self.bits
-        cdef size_t old_size = self.mask + 1, i, slot
-        self.mask = 2 * old_size - 1
-        self.nodes = <tree.xmlNode**>calloc(self.mask + 1, sizeof(tree.xmlNode*))
-        self.bits = <unsigned char*>calloc(self.mask + 1, 1)
-        if self.nodes is NULL or self.bits is NULL:
-            free(old_nodes)
-            free(old_bits)
-            raise MemoryError()
-        for i in range(old_size):
-            if old_nodes[i] is not NULL:
-                slot = self._slot(old_nodes[i])
-                self.nodes[slot], self.bits[slot] = old_nodes[i], old_bits[i]
-        free(old_nodes)
-        free(old_bits)
-        return 0
 
 
 cdef class BlockWalker:
@@ -1343,16 +1329,11 @@ cdef class BlockWalker:
     cdef object _add_anchors  # its `add`
     cdef WalkRules rules
     cdef _Document doc
-    cdef _Holders holders
-    cdef _NameKinds* names
-
-    def __cinit__(self):
-        self.names = <_NameKinds*>malloc(sizeof(_NameKinds))
-        if self.names is NULL:
-            raise MemoryError()
-
-    def __dealloc__(self):
-        free(self.names)
+    # What holds a block, an <img> or a <time> (`_HOLDS_*` bits), by node. Filled before the walk, read during
+    # it: the walk only ever takes nodes out (a credit leaves a caption, `element.drop_tree()`), and a node
+    # a holder's address could be given to again is a text node.
+    cdef _AddressMap holders
+    cdef _AddressMap names  # the rules' tag names' bits, by address in the page's dictionary
 
     def __init__(self, _Element root not None, WalkRules rules not None, str base_url, str page_url, str site, links):
         self.paragraphs, self.headings, self.images, self.seen_image_srcs = [], [], [], set()
@@ -1360,8 +1341,8 @@ cdef class BlockWalker:
         self.base_url, self.page_url, self.site = base_url, page_url, site
         self.links, self._add_anchors = links, links.add
         self.rules, self.doc = rules, root._doc
-        _name_kinds(self.names, _names_of(root._c_node), rules)
-        self.holders = _Holders()
+        self.names = _name_kinds(_names_of(root._c_node), rules)
+        self.holders = _AddressMap()
         self._find_holders(root._c_node)
 
     cdef int _find_holders(self, tree.xmlNode* top) except -1:
@@ -1371,7 +1352,7 @@ cdef class BlockWalker:
         cdef unsigned int bits
         while node is not NULL:
             if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
-                bits = _listed_bits(self.names, node.name)
+                bits = self.names.get(node.name, 0)
                 if bits & _BLOCK_DESCENDANT:
                     self._mark_ancestors(node, _HOLDS_BLOCKS)
                 if bits & _IMG_AS_WRITTEN:
@@ -1381,17 +1362,20 @@ cdef class BlockWalker:
             node = _next_in_document(node, top)
         return 0
 
-    cdef int _mark_ancestors(self, tree.xmlNode* node, unsigned char held) except -1:
+    cdef int _mark_ancestors(self, tree.xmlNode* node, Py_ssize_t held) except -1:
         cdef tree.xmlNode* ancestor = node.parent
+        cdef Py_ssize_t bits
         while ancestor is not NULL and ancestor.type == tree.XML_ELEMENT_NODE:
-            if self.holders.mark(ancestor, held):
+            bits = self.holders.get(ancestor, 0)
+            if bits & held:
                 break  # its ancestors have the bit already
+            self.holders.put(ancestor, bits | held)
             ancestor = ancestor.parent
         return 0
 
     # --- what an element holds (for the rules' handlers too) --------------------------------------------
     def has_blocks(self, _Element element not None):
-        return self.holders.get(self._node(element)) & _HOLDS_BLOCKS != 0
+        return self.holders.get(self._node(element), 0) & _HOLDS_BLOCKS != 0
 
     def has_img(self, _Element element not None):
         return self._has(self._node(element), _IMG, _HOLDS_IMG)
@@ -1405,8 +1389,8 @@ cdef class BlockWalker:
             raise ValueError("the element is not of the page this walker walks")
         return element._c_node
 
-    cdef bint _has(self, tree.xmlNode* node, unsigned int own, unsigned char held) except -1:
-        return _element_bits(self.names, node, self.rules) & own or self.holders.get(node) & held
+    cdef bint _has(self, tree.xmlNode* node, unsigned int own, Py_ssize_t held) except -1:
+        return _element_bits(self.names, node, self.rules) & own or self.holders.get(node, 0) & held
 
     # --- rows ---------------------------------------------------------------------------------------------
     def next_position(self):
@@ -1483,42 +1467,28 @@ cdef class BlockWalker:
             words = self._word_flags(node)
             if words & _METADATA_WORDS and len(_descendant_text(node)) <= self.rules.metadata_max_chars:
                 return _METADATA_KIND
-            has_img = bits & _IMG or self.holders.get(node) & _HOLDS_IMG
+            has_img = bits & _IMG or self.holders.get(node, 0) & _HOLDS_IMG
             if has_img and words & _GALLERY_WORDS and len(_descendant_text(node)) <= self.rules.gallery_max_chars:
                 return _GALLERY_KIND
             if has_img and not bits & _PARAGRAPH and self.rules.is_figure_group(_proxy(self.doc, node)):
                 return _IMAGE_KIND
-        if not bits & _BLOCK or not self.holders.get(node) & _HOLDS_BLOCKS:
+        if not bits & _BLOCK or not self.holders.get(node, 0) & _HOLDS_BLOCKS:
             return _PARAGRAPH_KIND
         return _CONTAINER_KIND
 
     cdef int _word_flags(self, tree.xmlNode* node) except -1:
         """What the words of the element's class and id say (`WalkRules.word_flags`), kept by the values."""
-        cdef tree.xmlAttr* klass = NULL
-        cdef tree.xmlAttr* ident = NULL
-        cdef tree.xmlAttr* attr = node.properties
-        while attr is not NULL:  # the first of each name, as `get` reads it
-            if klass is NULL and _attr_named(attr, "class"):
-                klass = attr
-            elif ident is NULL and _attr_named(attr, "id"):
-                ident = attr
-            attr = attr.next
-        if (klass is NULL or klass.children is NULL) and (ident is NULL or ident.children is NULL):
+        cdef tree.xmlAttr* klass = _attribute(node, "class")
+        cdef tree.xmlAttr* ident = _attribute(node, "id")
+        if klass is NULL and ident is NULL:
             return 0  # no words
-        cdef bytes key = _verdict_key(klass, ident)
-        verdicts = self.rules.word_verdicts
-        found = verdicts.get(key)
-        if found is None:
-            if len(verdicts) >= self.rules.word_verdicts_max:
-                verdicts.clear()
-            classes, _, identifier = key.decode("utf-8").partition("\0")
-            found = verdicts[key] = self.rules.word_flags(classes, identifier)
-        return found
+        rules = self.rules
+        return _by_class_and_id(klass, ident, rules.word_verdicts, rules.word_verdicts_max, rules.word_flags)
 
     # --- handlers -----------------------------------------------------------------------------------------
     cdef int _paragraph(self, tree.xmlNode* node) except -1:
         cdef _Element element = None
-        if self.holders.get(node) & _HOLDS_IMG or _element_bits(self.names, node, self.rules) & _IMG:
+        if self._has(node, _IMG, _HOLDS_IMG):
             element = _proxy(self.doc, node)
             self.rules.paragraph_images(self, element)  # most paragraphs hold none: no search for them
         text = self.rules.normalise(_descendant_text(node))
@@ -1575,9 +1545,9 @@ cdef class BlockWalker:
             if (
                 child.type == tree.XML_ELEMENT_NODE
                 and not bits & (_BLOCK | _DROP)
-                and not self.holders.get(child) & _HOLDS_BLOCKS
+                and not self.holders.get(child, 0) & _HOLDS_BLOCKS
             ):
-                if bits & (_IMAGE | _IMG) or self.holders.get(child) & _HOLDS_IMG:
+                if bits & (_IMAGE | _IMG) or self.holders.get(child, 0) & _HOLDS_IMG:
                     self._flush_run(run, inline)
                     run, inline = [], []
                     held = _proxy(self.doc, child)
@@ -1637,25 +1607,6 @@ cdef class ChromeRules:
         self.most_share, self.kept_most = most_share, kept_most
         self.kinds_by_words, self.hiding_by_classes = {}, {}
 
-    cdef object kept(self, dict answers, key, compute, args):
-        """`compute(*args)`, kept in `answers` under `key` (cleared when full)."""
-        found = answers.get(key, answers)  # the dict itself: no answer yet (None is one)
-        if found is answers:
-            if len(answers) >= self.kept_most:
-                answers.clear()
-            found = answers[key] = compute(*args)
-        return found
-
-
-cdef tree.xmlAttr* _attribute(tree.xmlNode* node, const char* name) noexcept nogil:
-    """The first attribute of that name without a namespace (what lxml's `get` reads), or NULL."""
-    cdef tree.xmlAttr* attr = node.properties
-    while attr is not NULL:
-        if _attr_named(attr, name):
-            return attr
-        attr = attr.next
-    return NULL
-
 
 cdef inline str _value_or_empty(tree.xmlAttr* attr):
     return _attribute_value(attr) if attr is not NULL else ""
@@ -1663,7 +1614,7 @@ cdef inline str _value_or_empty(tree.xmlAttr* attr):
 
 cdef bint _is_dropped_region(tree.xmlNode* node, ChromeRules rules) except -1:
     """`data-e2e="advertisement"`, `aria-hidden="true"`, `hidden`, an inline style that hides, a hiding class,
-    or a `role="region"` slot labelled an ad (`content._is_dropped_region`)."""
+    or a `role="region"` slot labelled an ad (the label's test and the hiding classes are `content`'s)."""
     cdef tree.xmlAttr* attr = _attribute(node, "aria-hidden")
     if attr is not NULL and _attribute_value(attr) == "true":
         return True
@@ -1678,7 +1629,7 @@ cdef bint _is_dropped_region(tree.xmlNode* node, ChromeRules rules) except -1:
     cdef tree.xmlAttr* klass = _attribute(node, "class")
     if klass is not NULL:
         classes = _attribute_value(klass)
-        if classes and rules.kept(rules.hiding_by_classes, classes, rules.hiding_classes, (classes,)):
+        if classes and _kept(rules.hiding_by_classes, rules.kept_most, classes, rules.hiding_classes, (classes,)):
             return True
     attr = _attribute(node, "role")
     if attr is NULL or _attribute_value(attr) != "region":
@@ -1690,8 +1641,8 @@ cdef bint _is_dropped_region(tree.xmlNode* node, ChromeRules rules) except -1:
 
 
 cdef object _chrome_kind(tree.xmlNode* node, ChromeRules rules):
-    """The kind of chrome an element is by its tag, ARIA role or class/id words; None when it is not chrome
-    (`content.chrome_kind`)."""
+    """The kind of chrome an element is by its tag, ARIA role or class/id words (`content.class_chrome_kind`);
+    None when it is not chrome."""
     cdef str tag = ""
     if node.ns is NULL:
         tag = (<bytes>(<const char*>node.name)).decode("utf-8")
@@ -1708,13 +1659,9 @@ cdef object _chrome_kind(tree.xmlNode* node, ChromeRules rules):
     cdef tree.xmlAttr* itemprop = _attribute(node, "itemprop")
     if role_value == "main" or (itemprop is not NULL and _attribute_value(itemprop) == "articleBody"):
         return None
-    cdef tree.xmlAttr* klass = _attribute(node, "class")
-    cdef tree.xmlAttr* ident = _attribute(node, "id")
-    if klass is NULL and ident is NULL:
-        return rules.kept(rules.kinds_by_words, b"\0", rules.class_kind, ("", ""))
-    cdef bytes key = _verdict_key(klass, ident)
-    classes, _, identifier = key.decode("utf-8").partition("\0")
-    return rules.kept(rules.kinds_by_words, key, rules.class_kind, (classes, identifier))
+    return _by_class_and_id(
+        _attribute(node, "class"), _attribute(node, "id"), rules.kinds_by_words, rules.kept_most, rules.class_kind
+    )
 
 
 cdef bint _holds_one_of(tree.xmlNode* node, list elements) except -1:
