@@ -774,6 +774,39 @@ cdef void* _with_room(void* items, Py_ssize_t count, Py_ssize_t* room, size_t si
     return grown
 
 
+cdef class ScoreRules:
+    """`content.score`'s rules for `scored_tally`: which blocks score (`skipped`: never; `parents_only`: credit
+    their ancestors, not themselves), which candidates are never scored (`unscored`), and a candidate's initial
+    weight: `tag_weights` by its tag plus `class_weight(classes, ident)` of its class and id attributes, kept
+    in `answers` by their values (cleared at `kept_most`)."""
+
+    cdef frozenset skipped, parents_only, unscored
+    cdef dict tag_weights, answers
+    cdef object class_weight
+    cdef Py_ssize_t kept_most
+
+    def __init__(
+        self,
+        *,
+        frozenset skipped not None,
+        frozenset parents_only not None,
+        frozenset unscored not None,
+        dict tag_weights not None,
+        class_weight,
+        Py_ssize_t kept_most,
+    ):
+        self.skipped, self.parents_only, self.unscored = skipped, parents_only, unscored
+        self.tag_weights, self.class_weight, self.kept_most = dict(tag_weights), class_weight, kept_most
+        self.answers = {}
+        if any(not isinstance(weight, int) for weight in self.tag_weights.values()):
+            raise ValueError("tag weights are whole numbers")
+
+
+cdef struct _Credit:
+    tree.xmlNode* node
+    double total
+
+
 cdef class TextTally:
     """Each block's own text under a root, tallied in one pass over the nodes (see `content.score`).
 
@@ -784,6 +817,7 @@ cdef class TextTally:
     """
 
     cdef readonly list blocks
+    cdef readonly dict scores
     cdef _Element _root
     cdef _Block* _blocks
     cdef Py_ssize_t _block_count, _block_room
@@ -910,6 +944,98 @@ cdef class TextTally:
             return 0
         return self._totals[i].link_chars if links else self._totals[i].chars
 
+    cdef dict _scores(self, Py_ssize_t min_chars, ScoreRules rules):
+        """`content.score`'s loop: the blocks of at least `min_chars` characters (not `skipped`) in the order
+        their text is first met, each crediting 1 + its commas + one point per 100 characters (at most 3) to
+        itself (unless `parents_only`) and its ancestors up to the root, three at most, the nearest first: in
+        full, a half, a third; then each credited element but the `unscored`, in the order it was first
+        credited: (its tag's weight + its class weight + credits) x (1 - its link density). The same floating-
+        point operations in the same order as the rule written in Python (a test holds them to it)."""
+        cdef tree.xmlDict* names = _names_of(self._root._c_node)
+        cdef tree.const_xmlChar* skipped[_MOST_BLOCK_TAGS]
+        cdef tree.const_xmlChar* parents_only[_MOST_BLOCK_TAGS]
+        cdef tree.const_xmlChar* unscored[_MOST_NAMES]
+        cdef Py_ssize_t skipped_count = _intern(names, rules.skipped, skipped, _MOST_BLOCK_TAGS)
+        cdef Py_ssize_t parents_count = _intern(names, rules.parents_only, parents_only, _MOST_BLOCK_TAGS)
+        cdef Py_ssize_t unscored_count = _intern(names, rules.unscored, unscored, _MOST_NAMES)
+        # The blocks by the order of their first pieces: orders are handed out 0, 1, 2... as pieces are met.
+        cdef Py_ssize_t* by_order = <Py_ssize_t*>calloc(max(self._pieces_met, 1), sizeof(Py_ssize_t))
+        cdef _Credit* credits = NULL
+        cdef Py_ssize_t credit_count = 0, credit_room = 0
+        cdef _AddressMap credit_index = _AddressMap()
+        cdef Py_ssize_t i, at, level, points, levels, index
+        cdef tree.xmlNode* credited[4]
+        cdef tree.xmlNode* above
+        cdef _Block* block
+        if by_order is NULL:
+            raise MemoryError()
+        try:
+            for i in range(self._block_count):
+                if self._blocks[i].order >= 0:
+                    by_order[self._blocks[i].order] = i
+            for at in range(self._pieces_met):
+                block = &self._blocks[by_order[at]]
+                if block.chars < min_chars or block.chars == 0:
+                    continue
+                if block.node.ns is NULL and _is_one_of(block.node.name, skipped, skipped_count):
+                    continue
+                points = 1 + block.commas + min(block.chars // 100, 3)
+                levels = 0
+                if not (block.node.ns is NULL and _is_one_of(block.node.name, parents_only, parents_count)):
+                    credited[levels] = block.node
+                    levels += 1
+                above = block.node
+                while above is not self._root._c_node and levels < 3:
+                    above = above.parent
+                    credited[levels] = above
+                    levels += 1
+                for level in range(levels):
+                    index = credit_index.get(credited[level], -1)
+                    if index < 0:
+                        credits = <_Credit*>_with_room(credits, credit_count, &credit_room, sizeof(_Credit))
+                        credits[credit_count] = _Credit(credited[level], 0.0)
+                        index = credit_count
+                        credit_index.put(credited[level], index)
+                        credit_count += 1
+                    credits[index].total += <double>points / <double>(level + 1)
+            return self._weighed(credits, credit_count, unscored, unscored_count, rules)
+        finally:
+            free(by_order)
+            free(credits)
+
+    cdef dict _weighed(
+        self, _Credit* credits, Py_ssize_t count, tree.const_xmlChar** unscored, Py_ssize_t unscored_count,
+        ScoreRules rules,
+    ):
+        """The credited elements' scores, keyed by their elements (proxies), in the order of `credits`."""
+        cdef dict scores = {}
+        cdef _Document doc = self._root._doc
+        cdef tree.xmlNode* node
+        cdef Py_ssize_t i, chars, total
+        cdef double density
+        for i in range(count):
+            node = credits[i].node
+            initial = 0
+            if node.ns is NULL:
+                if _is_one_of(node.name, unscored, unscored_count):
+                    continue
+                initial = rules.tag_weights.get(_utf8(<const char*>node.name, strlen(<const char*>node.name)), 0)
+            initial += _by_class_and_id(
+                _attribute(node, "class"), _attribute(node, "id"), rules.answers, rules.kept_most, rules.class_weight
+            )
+            total = self._indices.get(node, -1)
+            chars = self._totals[total].chars if total >= 0 else 0
+            density = <double>self._totals[total].link_chars / <double>chars if chars else 0.0
+            scores[_proxy(doc, node)] = (<double>initial + credits[i].total) * (1.0 - density)
+        return scores
+
+    cdef int _free_blocks(self) except -1:
+        """Drop the blocks once `blocks` or `scores` holds what was needed of them."""
+        free(self._blocks)
+        self._blocks = NULL
+        self._block_count = self._block_room = 0
+        return 0
+
     cdef int _index_totals(self) except -1:
         """`_indices`: the totals by their nodes, for `_total` (a scan of them all was ~700 compares a
         question, ~50 questions a page)."""
@@ -923,6 +1049,27 @@ cdef class TextTally:
 def text_tally(_Element root not None, frozenset block_tags not None, str commas not None, Py_ssize_t min_chars):
     """Tally the own text of every block under `root`. `block_tags`: the tags that start a block; `commas`:
     the characters counted as commas (at most 8); `blocks` lists those with at least `min_chars`."""
+    cdef TextTally tally = _tallied(root, block_tags, commas)
+    tally.blocks = tally._scored(min_chars)
+    tally._index_totals()
+    tally._free_blocks()
+    return tally
+
+
+def scored_tally(
+    _Element root not None, frozenset block_tags not None, str commas not None, Py_ssize_t min_chars, ScoreRules rules
+):
+    """`text_tally`, with `scores` instead of `blocks`: each candidate readability credits with the text of the
+    blocks of at least `min_chars` characters, scored by `rules` (see `content.score`, whose rules they are)."""
+    cdef TextTally tally = _tallied(root, block_tags, commas)
+    tally._index_totals()  # before the scores: they are weighed by link density
+    tally.scores = tally._scores(min_chars, rules)
+    tally._free_blocks()
+    return tally
+
+
+cdef TextTally _tallied(_Element root, frozenset block_tags, str commas):
+    """The tally's pass over `root`'s nodes: its blocks' pieces and every element's totals."""
     if len(commas) > _MAX_COMMAS:
         raise ValueError(f"at most {_MAX_COMMAS} comma characters, not {len(commas)}")
     cdef TextTally tally = TextTally.__new__(TextTally)
@@ -942,11 +1089,6 @@ def text_tally(_Element root not None, frozenset block_tags not None, str commas
     tally._visit(root._c_node, owner, False, sums)
     tally._totals[total].chars = sums[0] + tally._blocks[owner].chars
     tally._totals[total].link_chars = sums[1] + tally._blocks[owner].link_chars
-    tally.blocks = tally._scored(min_chars)
-    tally._index_totals()
-    free(tally._blocks)  # what `blocks` needed from them is in it
-    tally._blocks = NULL
-    tally._block_count = tally._block_room = 0
     return tally
 
 
