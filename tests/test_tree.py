@@ -19,12 +19,14 @@ from lxml.html import HtmlElement
 
 from newslake.core import content, extract
 from newslake.core._tree import (
+    HtmlParse,
     NodeSet,
     ScoreRules,
     is_within,
     joined_text,
     last_texts,
     links_in,
+    names_in_dictionary,
     page_marks,
     page_metadata,
     prune,
@@ -34,7 +36,7 @@ from newslake.core._tree import (
     text_tally,
 )
 from newslake.core.content import PageMarks, mark_page
-from newslake.core.html import parse_html
+from newslake.core.html import _parser, parse_html
 from newslake.core.model import DateSource, Heading, Image, Link, LinkContext, Paragraph
 from newslake.core.selectors import Selector
 from newslake.core.tags import BLOCK_TAGS, DROP_TAGS, HEADING_TAGS, IMAGE_TAGS, LIST_TAGS, PARAGRAPH_TAGS
@@ -201,6 +203,63 @@ def _markup(
 
 def _page(blocks: list[str]) -> HtmlElement:
     return parse_html(f"<html><body>{''.join(blocks)}</body></html>")
+
+
+def assert_parsed_as_lxml_parses(html: bytes) -> None:
+    """`_tree.HtmlParse` gives the tree lxml's `HTMLParser` with `html._parser()`'s options gives (the same
+    serialisation, doctype and limit errors), its names all in the document's dictionary."""
+    parser = _parser()
+    mine, limited = HtmlParse(parser).parse(html)
+    try:
+        theirs = lxml.html.document_fromstring(html, parser=parser)
+    except lxml.etree.ParserError:
+        assert mine is None  # "Document is empty": no element at all
+        return
+    assert mine is not None
+    assert lxml.etree.tostring(mine.getroottree()) == lxml.etree.tostring(theirs.getroottree())
+    doctypes = [tree.getroottree().docinfo.public_id for tree in (mine, theirs)]  # the default one too
+    assert doctypes[0] == doctypes[1]
+    assert type(mine) is type(theirs) is HtmlElement
+    assert mine.xpath("id('i')") == theirs.xpath("id('i')") == []  # no table of ids (`collect_ids=False`)
+    assert limited == any(e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
+    assert names_in_dictionary(mine)
+
+
+# Pieces of markup lxml's parser options change the tree of: comments, processing instructions, CDATA and
+# the raw text of <noscript>, <textarea> and the like, doctypes, ids; and broken markup recovery mends.
+_PARSE_PIECES = st.sampled_from(
+    ["<!-- c -->", "<?pi x?>", "<![CDATA[x<y]]>", "<noscript><p>n</p></noscript>", "<script>s()</script>",
+     "<style>p{}</style>", "<textarea>t<b>x</textarea>", "<iframe>i<p></iframe>", "<!DOCTYPE html>",
+     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x.dtd">', "<html lang=en>", "<head>",
+     "<title>t</title>", "<meta charset=latin1>", "<body class=x>", "</p>", "<p>", "<table><tr><td>x", "&amp;",
+     "&#0;", "&nosuch;", "&#x1F642;", "<svg><path d='x'/></svg>", "<a href=x>", "é中🙂", '<div id="i">',
+     '<a name="n" id="i">', "<select><option>o", "</div>", "<br/>", "<img src=i>", " ", "\n", "text", "<",
+     "<x:y a:b='c'>", "<P CLASS=Up>", "<div>" * 300]
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(st.lists(_PARSE_PIECES, max_size=12).map("".join))
+def test_a_parse_is_lxmls(html: str) -> None:
+    assert_parsed_as_lxml_parses(html.encode("utf-8"))
+
+
+@settings(max_examples=100)
+@given(st.lists(_markup(), min_size=1, max_size=4))
+def test_a_parse_of_generated_pages_is_lxmls(blocks: list[str]) -> None:
+    assert_parsed_as_lxml_parses(f"<html><body>{''.join(blocks)}</body></html>".encode())
+
+
+def test_a_parse_context_is_reused_page_after_page() -> None:
+    # The context keeps its callbacks and error handler across libxml2's resets: a limit met by one page is
+    # not reported for the next, and the next page still has no comments.
+    context = HtmlParse(_parser())
+    deep, limited = context.parse(b"<div>" * 400 + b"x" + b"</div>" * 400)
+    assert deep is not None and limited
+    after, limited = context.parse(b"<p>a<!-- c -->b</p>")
+    assert after is not None and not limited
+    assert lxml.etree.tostring(after) == b"<html><body><p>ab</p></body></html>"
+    assert context.parse(b"") == (None, False)
 
 
 # --- tests ------------------------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ from newslake.core.model import Heading, Image, Paragraph
 
 BUILT_AGAINST_LXML: str  # the lxml version the module was compiled against
 
+class HtmlParse:
+    def __init__(self, lxml_parser: Any) -> None: ...
+    def parse(self, html: bytes) -> tuple[HtmlElement | None, bool]: ...
+
+def names_in_dictionary(root: HtmlElement) -> bool: ...
+
 _Marks = tuple[
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],
     list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement], list[HtmlElement],

@@ -24,7 +24,9 @@ cimport cython
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, strcmp, strlen
-from lxml.includes cimport tree
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New, PyCapsule_SetContext
+from lxml.includes cimport tree, xmlerror, xmlparser
+from lxml.includes.htmlparser cimport HTML_PARSE_COMPACT, HTML_PARSE_NONET, HTML_PARSE_RECOVER
 from lxml.includes.etreepublic cimport (
     LXML_VERSION_STRING,
     _Document,
@@ -84,6 +86,137 @@ if _lxml_image is NULL:
 cdef _NodeFunction _unlink_node = <_NodeFunction>_libxml2_function(_lxml_image, "xmlUnlinkNode")
 cdef _NodeFunction _free_node = <_NodeFunction>_libxml2_function(_lxml_image, "xmlFreeNode")
 cdef _DictExists _dict_exists = <_DictExists>_libxml2_function(_lxml_image, "xmlDictExists")
+
+
+# --- parsing ------------------------------------------------------------------------------------------------
+# A page is parsed here, by the libxml2 inside lxml.etree (its functions looked up as above), and handed to
+# lxml whole (`adopt_external_document`), instead of through `lxml.html.document_fromstring`: after libxml2's
+# parse, lxml walks the new tree and looks every element and attribute name up in its dictionary again
+# (`_fixHtmlDictNames`, ~1700 lookups a corpus page, 2.6% of a warm pass's instructions), for libxml2
+# versions that left names out of it. The names are in it already: lxml's own start-of-document hook puts
+# them there (`dictNames`), and so does `_start_document` below; a test holds every name of a parsed page to
+# the document's dictionary, which the passes here compare names by. The rest is what lxml's `HTMLParser`
+# does with the options `html._parser` gives it: its default options (recover, no network, compact text),
+# comments and processing instructions not made and raw text as text nodes, not CDATA (no SAX callbacks for
+# them), no table of ids (`XML_SKIP_IDS`),
+# the bytes read as UTF-8; a test holds the trees to lxml's, page for page.
+cdef extern from "libxml/parser.h":
+    int XML_SKIP_IDS
+
+cdef extern from "libxml/xmlerror.h":
+    int XML_ERR_RESOURCE_LIMIT
+
+ctypedef xmlparser.xmlParserCtxt* (*_NewContext)() noexcept nogil
+ctypedef void (*_FreeContext)(xmlparser.xmlParserCtxt*) noexcept nogil
+ctypedef tree.xmlDoc* (*_ReadMemory)(
+    xmlparser.xmlParserCtxt*, const char*, int, const char*, const char*, int
+) noexcept nogil
+ctypedef void (*_DocumentFunction)(void*) noexcept nogil
+ctypedef int (*_DictReference)(tree.xmlDict*) noexcept nogil
+ctypedef void (*_ErrorHandler)(void*, const xmlerror.xmlError*) noexcept nogil
+ctypedef void (*_SetErrorHandler)(xmlparser.xmlParserCtxt*, _ErrorHandler, void*) noexcept nogil
+ctypedef void (*_FreeDocument)(tree.xmlDoc*) noexcept nogil
+
+cdef _NewContext _new_html_context = <_NewContext>_libxml2_function(_lxml_image, "htmlNewParserCtxt")
+cdef _FreeContext _free_html_context = <_FreeContext>_libxml2_function(_lxml_image, "htmlFreeParserCtxt")
+cdef _ReadMemory _read_html = <_ReadMemory>_libxml2_function(_lxml_image, "htmlCtxtReadMemory")
+cdef _DocumentFunction _sax2_start_document = <_DocumentFunction>_libxml2_function(
+    _lxml_image, "xmlSAX2StartDocument"
+)
+cdef _DictReference _dict_reference = <_DictReference>_libxml2_function(_lxml_image, "xmlDictReference")
+cdef _SetErrorHandler _set_error_handler = <_SetErrorHandler>_libxml2_function(_lxml_image, "xmlCtxtSetErrorHandler")
+cdef _FreeDocument _free_document = <_FreeDocument>_libxml2_function(_lxml_image, "xmlFreeDoc")
+_adopt = lxml.etree.adopt_external_document
+cdef int _HTML_OPTIONS = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_COMPACT  # lxml's HTMLParser's defaults
+
+
+cdef void _start_document(void* context) noexcept nogil:
+    """libxml2's start of a document, then what lxml's own hook (`_initSaxDocument`) adds to it: the document
+    shares the parser's dictionary, names go into it, and no table of ids is kept (`collect_ids=False`)."""
+    cdef xmlparser.xmlParserCtxt* parser = <xmlparser.xmlParserCtxt*>context
+    _sax2_start_document(context)
+    cdef tree.xmlDoc* document = parser.myDoc
+    if document is not NULL and parser.dict is not NULL and document.dict is NULL:
+        # libxml2's HTML parser puts element and attribute names into the dictionary by itself; with
+        # `dictNames` short blank texts go there too instead of each into a block of its own (as under lxml).
+        parser.dictNames = 1
+        document.dict = parser.dict
+        _dict_reference(parser.dict)
+    parser.loadsubset |= XML_SKIP_IDS
+
+
+cdef void _count_limits(void* limits, const xmlerror.xmlError* error) noexcept nogil:
+    """The parse's error handler: counts the errors of a limit met (the depth libxml2 stops building the tree
+    at); the others (mismatched tags and the like, which recovery mends) are not wanted, as before."""
+    if error is not NULL and error.code == XML_ERR_RESOURCE_LIMIT:
+        (<int*>limits)[0] += 1
+
+
+cdef void _free_capsule_document(object capsule) noexcept:
+    """A parsed document's capsule dropped before lxml took the document over: free it."""
+    cdef void* document = PyCapsule_GetPointer(capsule, b"libxml2:xmlDoc")
+    if document is not NULL:
+        _free_document(<tree.xmlDoc*>document)
+
+
+@cython.final
+cdef class HtmlParse:
+    """A libxml2 HTML parser context of this thread's, reused page after page (as lxml reuses its own)."""
+
+    cdef xmlparser.xmlParserCtxt* _context
+    cdef int _limits
+    cdef object _lxml_parser
+
+    def __cinit__(self, lxml_parser not None):
+        self._context = _new_html_context()
+        if self._context is NULL:
+            raise MemoryError()
+        self._context.sax.startDocument = _start_document
+        self._context.sax.comment = NULL  # `remove_comments`: no comment node is made
+        self._context.sax.processingInstruction = NULL  # `remove_pis`
+        self._context.sax.cdataBlock = NULL  # `strip_cdata`: raw text (a <noscript>'s) as text nodes
+        _set_error_handler(self._context, _count_limits, &self._limits)
+        self._lxml_parser = lxml_parser
+
+    def __dealloc__(self):
+        if self._context is not NULL:
+            _free_html_context(self._context)
+
+    def parse(self, bytes html not None):
+        """The `<html>` element of the UTF-8 `html` parsed (None when there is no element at all), and whether
+        the parse met a limit of libxml2's (it stops building the tree 256 elements deep)."""
+        if len(html) > 0x7FFFFFFF:
+            raise ValueError("a page of 2 GiB or more")
+        cdef const char* data = html
+        cdef int size = <int>len(html)
+        cdef tree.xmlDoc* document
+        self._limits = 0
+        with nogil:
+            document = _read_html(self._context, data, size, NULL, b"utf-8", _HTML_OPTIONS)
+        if document is NULL:
+            return None, self._limits > 0
+        capsule = PyCapsule_New(document, b"libxml2:xmlDoc", _free_capsule_document)
+        PyCapsule_SetContext(capsule, b"destructor:xmlFreeDoc")  # lxml takes it over, not a copy of it
+        return _adopt(capsule, self._lxml_parser).getroot(), self._limits > 0
+
+
+def names_in_dictionary(_Element root not None):
+    """Whether the name of every element and attribute under `root` is its document's dictionary's own copy
+    (what the passes here compare names by): for the tests."""
+    cdef tree.xmlDict* names = _names_of(root._c_node)
+    cdef tree.xmlNode* node = root._c_node
+    cdef tree.xmlAttr* attr
+    while node is not NULL:
+        if node.type == tree.XML_ELEMENT_NODE:
+            if _dict_exists(names, node.name, -1) is not node.name:
+                return False
+            attr = node.properties
+            while attr is not NULL:
+                if _dict_exists(names, attr.name, -1) is not attr.name:
+                    return False
+                attr = attr.next
+        node = _next_in_document(node, root._c_node)
+    return True
 
 
 # --- reading nodes ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from newslake.core._text import control_bytes, without_script_bodies
-from newslake.core._tree import page_metadata
+from newslake.core._tree import HtmlParse, page_metadata
 from newslake.core.content import PageMarks, class_words, contains
 from newslake.core.dates import DateEvidence
 from newslake.core.errors import SeedRejected, Stage
@@ -188,28 +188,33 @@ def _parser() -> lxml.html.HTMLParser:
     return parser
 
 
+def _parse_context() -> HtmlParse:
+    """This thread's libxml2 parser context (`_tree.HtmlParse`), handing its trees to lxml with `_parser()`."""
+    context: HtmlParse | None = getattr(_PARSERS, "context", None)
+    if context is None:
+        context = _PARSERS.context = HtmlParse(_parser())
+    return context
+
+
 def parse_html(html: str | bytes) -> HtmlElement:
     """Parse a fragment or a whole document (text, or UTF-8 bytes) into an `<html>` tree. Raises `SeedRejected`
     (parse stage). Its `<script>` elements but JSON-LD's and its `<style>` elements come without their text,
     which is never read (`_text.without_script_bodies`).
 
-    libxml2 stops building the tree at depth 256 (without `huge_tree`) and drops everything deeper
-    without failing; that would lose text silently, so it is a reject (`too_deep`) instead.
+    The tree is lxml's `HTMLParser`'s with `_parser()`'s options, parsed by `_tree.HtmlParse` (the same libxml2,
+    without lxml's second pass over the names: see there). libxml2 stops building the tree at depth 256
+    (without `huge_tree`) and drops everything deeper without failing; that would lose text silently, so it
+    is a reject (`too_deep`) instead.
     """
     data = html if isinstance(html, bytes) else html.encode("utf-8", "replace")  # bytes: UTF-8
     cleaned = data.translate(None, C0_CONTROL_BYTES) if control_bytes(data, len(data)) else data
     if not cleaned or cleaned.isspace():  # `strip()` would copy the page to find out
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
-    parser = _parser()
-    try:
-        tree = lxml.html.document_fromstring(without_script_bodies(cleaned), parser=parser)
-    except (lxml.etree.ParserError, lxml.etree.XMLSyntaxError, ValueError) as exc:
-        raise SeedRejected(Stage.PARSE, "unparseable_html", f"lxml could not parse the HTML: {exc}") from exc
-    for error in parser.error_log:
-        if error.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT:
-            raise SeedRejected(
-                Stage.PARSE, "too_deep", f"the HTML exceeds the parser's limits ({error.message.strip()})"
-            )
+    tree, limited = _parse_context().parse(without_script_bodies(cleaned))
+    if tree is None:
+        raise SeedRejected(Stage.PARSE, "unparseable_html", "libxml2 made no element of the HTML")
+    if limited:
+        raise SeedRejected(Stage.PARSE, "too_deep", "the HTML exceeds the parser's limits (it nests too deeply)")
     return tree
 
 
