@@ -23,6 +23,7 @@ CASES: dict[str, tuple[bytes, str]] = {
     "no_body": (b"<!--1642079583000-->\n[T](https://ex.com/a)\n------\n\n", "no_body"),
     "no_text": (make_seed("<main><script>alert(1)</script><style>p{}</style></main>"), "no_body_text"),
     "too_deep": (make_seed("<div>" * 400 + LONG + "</div>" * 400), "too_deep"),
+    "no_element": (make_seed("<!-- a page of comments --><?and instructions?>"), "unparseable_html"),
 }
 ARTICLES: dict[str, bytes] = {
     "nul_byte": make_seed(f"<main><p>{LONG}\x00 and more.</p></main>"),
