@@ -33,7 +33,7 @@ N ?= 1500
 
 env: $(VENV_STAMP)
 
-$(VENV_STAMP): pyproject.toml uv.lock setup.py $(wildcard newslake/core/*.pyx)
+$(VENV_STAMP): pyproject.toml uv.lock setup.py newslake/prepare.py $(wildcard newslake/core/*.pyx)
 	@# uv: already there; else pip --user (system python), plain pip (a virtualenv), or past PEP 668.
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv 2>/dev/null \
 		|| python3 -m pip install --quiet uv 2>/dev/null \

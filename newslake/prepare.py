@@ -1,7 +1,8 @@
 """`python -m newslake.prepare`: what the core loads faster when it is prepared once (run by `make env`).
 
 Today that is py3langid's model, written uncompressed where `newslake.core.language` looks for it (see
-there). The copy is checked against the model it comes from before it is put in place, in one rename.
+there), and the table of characters NFC leaves alone that `normalise_text` reads (`newslake.core.prepared`).
+Each is checked against what it comes from before it is put in place, in one rename.
 """
 
 import argparse
@@ -14,14 +15,15 @@ from pathlib import Path
 import numpy as np
 from py3langid.modelio import load_model
 
+from newslake.core._text import stable_bmp_table
 from newslake.core.language import (
     PREPARED_ARRAYS,
-    PREPARED_ROOT,
     PREPARED_TYPES,
     PY3LANGID_MODEL,
     load_identifier,
     prepared_model_dir,
 )
+from newslake.core.prepared import PREPARED_ROOT, nfc_table_path
 
 
 class PrepareError(RuntimeError):
@@ -63,6 +65,30 @@ def prepare_language_model(root: Path = PREPARED_ROOT) -> Path:
     return target
 
 
+def prepare_nfc_table(root: Path = PREPARED_ROOT) -> Path:
+    """Write `normalise_text`'s table of NFC-stable characters under `root` (unless it is there), checked as
+    the core loads it, in one rename; remove tables of other Unicode data. Returns its path."""
+    target = nfc_table_path(root)
+    if not target.is_file():
+        table = stable_bmp_table()
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = root / f".{target.name}.{os.getpid()}.tmp"
+        try:
+            with scratch.open("wb") as file:
+                file.write(table)
+                file.flush()
+                os.fsync(file.fileno())
+            if scratch.read_bytes() != table:
+                raise PrepareError(f"the prepared NFC table differs from the one computed ({scratch})")
+            scratch.replace(target)
+        finally:
+            scratch.unlink(missing_ok=True)
+    for other in root.glob("nfc-stable-bmp-*.bin"):
+        if other != target:
+            other.unlink(missing_ok=True)
+    return target
+
+
 def _check(directory: Path, arrays: dict[str, np.ndarray]) -> None:
     """Each array as written equals the one it was made from (type and values), and the core can load them."""
     for name, values in arrays.items():
@@ -82,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=PREPARED_ROOT)
     args = parser.parse_args(argv)
     print(f"prepared: {prepare_language_model(args.root)}")
+    print(f"prepared: {prepare_nfc_table(args.root)}")
     return 0
 
 

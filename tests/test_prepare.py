@@ -1,5 +1,6 @@
-"""py3langid's model as the core loads and runs it: the prepared (uncompressed) copy and the DFA walked in C
-give the scores py3langid gives from its own file."""
+"""What `make env` prepares for the core: py3langid's model as the core loads and runs it (the prepared,
+uncompressed copy and the DFA walked in C give the scores py3langid gives from its own file), and the table of
+NFC-stable characters `normalise_text` reads."""
 
 import array
 from pathlib import Path
@@ -11,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from py3langid.langid import LanguageIdentifier, visit_counts
 
+from newslake.core._text import nfc_stable, stable_bmp_table, use_stable_bmp_table
 from newslake.core.language import DFA_DEPTH, PY3LANGID_MODEL, _identifier, load_identifier, prepared_model_dir
-from newslake.prepare import PrepareError, prepare_language_model
+from newslake.core.prepared import load_nfc_table, nfc_table_path
+from newslake.prepare import PrepareError, prepare_language_model, prepare_nfc_table
 
 TEXTS = [
     "The council approved the budget on Tuesday after a long debate about schools and roads.",
@@ -140,3 +143,35 @@ def test_walk_in_c_gives_py3langid_scores(own: LanguageIdentifier, text: str | b
     encoded = own._encode(text)
     assert np.array_equal(mine._raw_score(encoded), own._raw_score(encoded))
     assert mine.classify(text) == own.classify(text)
+
+
+def test_the_nfc_table_is_prepared_as_computed_and_replaces_others(tmp_path: Path) -> None:
+    stale = tmp_path / "nfc-stable-bmp-0.0.0.bin"
+    stale.write_bytes(b"old")
+    path = prepare_nfc_table(tmp_path)
+    assert path == nfc_table_path(tmp_path) and path.read_bytes() == stable_bmp_table()
+    assert not stale.exists()
+    assert prepare_nfc_table(tmp_path) == path  # there already: kept
+
+
+def test_the_nfc_table_is_loaded_and_a_broken_one_reported(tmp_path: Path) -> None:
+    assert load_nfc_table(tmp_path / "absent.bin") is False  # not prepared: computed at first use, no warning
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes(b"\xff" * 10)
+    with pytest.warns(RuntimeWarning, match="is not one"):
+        assert load_nfc_table(broken) is False
+    assert load_nfc_table(prepare_nfc_table(tmp_path)) is True
+
+
+def test_a_loaded_table_is_the_one_normalise_text_reads(tmp_path: Path) -> None:
+    table = bytearray(stable_bmp_table())
+    assert nfc_stable("→")  # U+2192: in the table, outside the ranges written in C
+    table[0x2192 >> 3] &= ~(1 << (0x2192 & 7)) & 0xFF
+    path = tmp_path / "edited.bin"
+    path.write_bytes(bytes(table))
+    try:
+        assert load_nfc_table(path) is True
+        assert not nfc_stable("→")
+    finally:
+        use_stable_bmp_table(stable_bmp_table())
+    assert nfc_stable("→")

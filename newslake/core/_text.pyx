@@ -96,6 +96,21 @@ cdef bytes _stable_bmp():
     return bytes(bits)
 
 
+def stable_bmp_table():
+    """The BMP's table `normalise_text` reads (a bit a character), computed from this Python's Unicode data:
+    what `newslake.prepare` writes, so that a process takes it (`use_stable_bmp_table`) instead of computing
+    it (~21 ms, in the first batch of each flow worker whose pages hold such a character)."""
+    return _stable_bmp()
+
+
+def use_stable_bmp_table(bytes table not None):
+    """Take `table` (`stable_bmp_table`'s, prepared before from the same Unicode data) as the BMP's table."""
+    global _STABLE_BMP
+    if len(table) != 0x10000 // 8:
+        raise ValueError(f"a table of the BMP is {0x10000 // 8} bytes, not {len(table)}")
+    _STABLE_BMP = table
+
+
 def nfc_stable(Py_UCS4 ch):
     """Whether `normalise_text` may skip NFC for a text of such characters (for the test against the data)."""
     return _nfc_stable(ch) or _in_stable_bmp(ch)

@@ -6,7 +6,6 @@ analysts split Simplified and Traditional sources and a bare `zh` (or a wrong re
 
 import hashlib
 import re
-import sys
 import warnings
 from functools import lru_cache
 from importlib.metadata import version
@@ -19,6 +18,7 @@ import py3langid
 from numpy.typing import NDArray
 
 from newslake.core._langid import feature_counts
+from newslake.core.prepared import PREPARED_ROOT
 
 UNDETERMINED = "und"
 # py3langid's cost grows with the text: 400 characters give the same answers as 3000 on every corpus page
@@ -68,7 +68,6 @@ def chinese_script(text: str) -> str:
 # (`python -m newslake.prepare`) writes the same arrays uncompressed into the environment, named after the
 # model they come from; memory-mapped, they load in ~25 ms and the workers share their pages. Where there is
 # no such copy (another install, another py3langid), the model loads as py3langid loads it: same answers.
-PREPARED_ROOT = Path(sys.prefix) / "share" / "newslake"
 PY3LANGID_MODEL = py3langid.langid.MODEL_DIR / py3langid.langid.MODEL_FILE
 # The arrays, as `py3langid.modelio.load_model` returns them: (name, memory-mapped or read whole).
 PREPARED_ARRAYS = (("ptc", True), ("pc", False), ("classes", False), ("nextmove", True), ("row", True), ("out", False))

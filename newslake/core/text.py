@@ -4,6 +4,7 @@ from lxml.html import HtmlElement
 
 from newslake.core._text import normalise_text
 from newslake.core._tree import text_content
+from newslake.core.prepared import load_nfc_table
 
 __all__ = ["C0_CONTROL_BYTES", "normalise_text", "text_of"]
 
@@ -13,6 +14,9 @@ __all__ = ["C0_CONTROL_BYTES", "normalise_text", "text_of"]
 # again). Was `" ".join(raw.split())` after six `in` tests and a regex for the invisible characters: 0.19-0.21
 # -> 0.12 ms a corpus page with the collapse in C (~210 calls; NFC is most of what is left), and less with
 # no Python frame around it.
+
+# The table of characters NFC leaves alone beyond the common scripts, prepared by `make env`, where there is one.
+load_nfc_table()
 
 # C0 control bytes but tab, LF and CR: next to none in any text page, invalid in HTML. (In UTF-8 these
 # bytes never occur inside a multibyte character, so they can be counted or deleted on the bytes.)
