@@ -33,7 +33,7 @@ N ?= 1500
 
 env: $(VENV_STAMP)
 
-$(VENV_STAMP): pyproject.toml uv.lock setup.py newslake/prepare.py $(wildcard newslake/core/*.pyx)
+$(VENV_STAMP): pyproject.toml uv.lock setup.py newslake/prepare.py $(wildcard newslake/core/*.pyx newslake/core/*.pxi)
 	@# uv: already there; else pip --user (system python), plain pip (a virtualenv), or past PEP 668.
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv 2>/dev/null \
 		|| python3 -m pip install --quiet uv 2>/dev/null \
@@ -58,7 +58,7 @@ lint: $(VENV_STAMP)
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync mypy
-	$(UV) run --frozen --no-sync cython-lint $(wildcard newslake/core/*.pyx)
+	$(UV) run --frozen --no-sync cython-lint $(wildcard newslake/core/*.pyx newslake/core/*.pxi)
 
 # A local Prefect server (SQLite under PREFECT_HOME, UI at http://127.0.0.1:4200), in the foreground.
 server: $(VENV_STAMP)

@@ -166,6 +166,9 @@ _TEXT_CHARS = st.sampled_from("ab \u00e9e\u0301\u200b\u200c\u200d\u2060\ufeff\u0
 
 
 @given(st.text(alphabet=_TEXT_CHARS, max_size=200))
+@example("a\u0085b\u00a0\u00ad c\u00e9 ")  # Latin-1 (one byte a character): whitespace and an invisible
+@example("\U0001f642\u3000x\u2028\u2029y\u205f\u1680z\u180e")  # four bytes a character; U+180E is no longer space
+@example(" \u4e2d\u200b \u3000 \ufeff\u00e9\u0301")  # two bytes a character, to be normalised
 def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
     # normalise_text collapses with str.split(); it must agree with re.sub(r"\s+", " ") on any text, and drop
     # the invisible characters (listed here again, not taken from the module under test).
@@ -176,6 +179,14 @@ def test_whitespace_collapse_is_the_regex_one(raw: str) -> None:
     invisible = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
     expected = raw if raw.isascii() else re.sub(invisible, "", unicodedata.normalize("NFC", raw))
     assert normalise_text(raw) == re.sub(r"\s+", " ", expected).strip()
+
+
+def test_whitespace_is_what_str_isspace_says_of_every_code_point() -> None:
+    # The compiled passes decide whitespace without asking CPython's Unicode database outside a few ranges
+    # (`_space.pxi`); no code point of this Python's data may fall outside them.
+    from newslake.core._text import is_space
+
+    assert [code for code in range(0x110000) if is_space(chr(code)) != chr(code).isspace()] == []
 
 
 # Long texts (normalised a stretch at a time when not in NFC): marks that reorder and compose, characters NFC

@@ -14,16 +14,14 @@ Python pay no Python frame for it (~330 calls a page).
 from unicodedata import combining, decomposition, is_normalized, normalize
 
 from cpython.unicode cimport (
-    Py_UNICODE_ISSPACE,
     PyUnicode_DATA,
     PyUnicode_FromKindAndData,
     PyUnicode_GET_LENGTH,
     PyUnicode_KIND,
     PyUnicode_READ,
-    PyUnicode_WRITE,
 )
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memchr, memcpy
 
@@ -34,6 +32,13 @@ cdef extern from *:
     int __Pyx_PyUnicode_READY(object text) except -1
     bint PyUnicode_IS_ASCII(object text)
 
+include "_space.pxi"
+
+ctypedef fused _Unit:  # a string's code units, by its kind (Py_UCS1, Py_UCS2, Py_UCS4)
+    uint8_t
+    uint16_t
+    uint32_t
+
 
 cdef inline bint _invisible(Py_UCS4 ch) noexcept nogil:
     # Zero-width and formatting characters editors leave in text: soft hyphen, zero-width space, non-joiner
@@ -43,10 +48,12 @@ cdef inline bint _invisible(Py_UCS4 ch) noexcept nogil:
 
 def normalise_text(str raw not None):
     """NFC-normalise, drop invisible characters, collapse whitespace runs, strip the ends."""
-    __Pyx_PyUnicode_READY(raw)
-    if not PyUnicode_IS_ASCII(raw) and not _all_nfc_stable(raw):
-        raw = _nfc(raw)
-    return _collapse(raw)
+    # One pass: the collapse asks of each character whether NFC leaves it alone (a few instructions, where a
+    # call of `normalize` took ~16 000, ~40 calls a corpus page, most of them on text in NFC already) and
+    # gives up at the first it might not; the text is then normalised and collapsed again. A Latin-1 text is
+    # in NFC whatever it holds (no character below U+0300 changes).
+    collapsed = _collapse(raw, True)
+    return collapsed if collapsed is not None else _collapse(_nfc(raw), False)
 
 
 cdef inline bint _nfc_stable(Py_UCS4 ch) noexcept nogil:
@@ -130,21 +137,6 @@ cdef bint _in_stable_bmp(Py_UCS4 ch) except -1:
     return (bits[code >> 3] >> (code & 7)) & 1
 
 
-cdef bint _all_nfc_stable(str text) except -1:
-    """Whether every character of `text` is one NFC leaves alone: a scan of a few instructions a character,
-    where a call of `normalize` took ~16 000 instructions (~40 calls a corpus page, most of them on text
-    already in NFC)."""
-    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i
-    cdef int kind = PyUnicode_KIND(text)
-    cdef void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 ch
-    for i in range(size):
-        ch = PyUnicode_READ(kind, data, i)
-        if not _nfc_stable(ch) and not _in_stable_bmp(ch):
-            return False
-    return True
-
-
 # A text this long that is not in NFC is normalised a stretch of at least `_NFC_STRETCH` characters at a time.
 cdef enum:
     _NFC_LONG = 2048
@@ -187,45 +179,74 @@ cdef str _nfc(str text):
     return "".join(stretches)
 
 
-cdef str _collapse(str text):
-    """`text` without invisible characters, each run of whitespace one space, no whitespace at either end."""
+cdef str _collapse(str text, bint nfc_checked):
+    """`text` without invisible characters, each run of whitespace one space, no whitespace at either end
+    (the text itself when nothing changes); with `nfc_checked`, None as soon as a character NFC might change
+    is met (`_nfc_stable`, `_in_stable_bmp`)."""
     __Pyx_PyUnicode_READY(text)
-    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, out = 0, run = 0
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), out = 0
     cdef int kind = PyUnicode_KIND(text)
-    cdef void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 ch, run_start = 0
-    cdef bint changed = False
     cdef void* buffer = malloc(size * kind + 1)
     if buffer == NULL:
         raise MemoryError()
     try:
-        for i in range(size):
-            ch = PyUnicode_READ(kind, data, i)
-            if ch >= 0xAD and _invisible(ch):
-                changed = True
-                continue
-            if Py_UNICODE_ISSPACE(ch):
-                if run == 0:
-                    run_start = ch
-                run += 1
-                continue
-            if run:
-                if out:
-                    PyUnicode_WRITE(kind, buffer, out, 0x20)
-                    out += 1
-                    changed = changed or run > 1 or run_start != 0x20
-                else:
-                    changed = True  # leading whitespace
-                run = 0
-            PyUnicode_WRITE(kind, buffer, out, ch)
-            out += 1
-        if run:
-            changed = True  # trailing whitespace
-        if not changed:
+        if kind == 1:  # Latin-1: in NFC whatever it holds
+            out = _collapsed(<uint8_t*>PyUnicode_DATA(text), size, <uint8_t*>buffer, False)
+        elif kind == 2:
+            out = _collapsed(<uint16_t*>PyUnicode_DATA(text), size, <uint16_t*>buffer, nfc_checked)
+        else:
+            out = _collapsed(<uint32_t*>PyUnicode_DATA(text), size, <uint32_t*>buffer, nfc_checked)
+        if out == _NOT_NFC:
+            return None
+        if out == _UNCHANGED:
             return text
         return PyUnicode_FromKindAndData(kind, buffer, out)
     finally:
         free(buffer)
+
+
+cdef enum:
+    _UNCHANGED = -1  # `_collapsed`'s answers besides a length
+    _NOT_NFC = -2
+
+
+cdef Py_ssize_t _collapsed(const _Unit* text, Py_ssize_t size, _Unit* out, bint nfc_checked) except -3:
+    """The collapse of `text` into `out`: its length, `_UNCHANGED` when it is `text` as it was, `_NOT_NFC`
+    (with `nfc_checked`) at a character NFC might change. Written once for each kind of string, so that each
+    character is read as what it is rather than through a test of the kind."""
+    cdef Py_ssize_t i, written = 0, run = 0
+    cdef Py_UCS4 ch, run_start = 0
+    cdef bint changed = False
+    for i in range(size):
+        ch = text[i]
+        if nfc_checked and not _nfc_stable(ch) and not _in_stable_bmp(ch):
+            return _NOT_NFC
+        if ch >= 0xAD and _invisible(ch):
+            changed = True
+            continue
+        if _is_space(ch):
+            if run == 0:
+                run_start = ch
+            run += 1
+            continue
+        if run:
+            if written:
+                out[written] = 0x20
+                written += 1
+                changed = changed or run > 1 or run_start != 0x20
+            else:
+                changed = True  # leading whitespace
+            run = 0
+        out[written] = <_Unit>ch
+        written += 1
+    if run:
+        changed = True  # trailing whitespace
+    return written if changed else _UNCHANGED
+
+
+def is_space(Py_UCS4 ch):
+    """`_is_space(ch)` (for the test that holds it to `str.isspace` over every code point)."""
+    return _is_space(ch)
 
 
 def control_bytes(bytes data not None, Py_ssize_t limit):

@@ -717,14 +717,8 @@ cdef struct _Total:
     Py_ssize_t link_chars
 
 
-cdef extern from "Python.h":
-    # CPython's `str.isspace` for one character (a macro: ASCII from a table, the rest from the Unicode
-    # database), so that the tally strips exactly what `str.strip()` strips.
-    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
-
-
-cdef inline bint _is_space(uint32_t code) noexcept nogil:
-    return Py_UNICODE_ISSPACE(<Py_UCS4>code)
+# `str.isspace` for one character (`_is_space`), so that the tally strips exactly what `str.strip()` strips.
+include "_space.pxi"
 
 
 # --- what a class and id say --------------------------------------------------------------------------------
@@ -877,7 +871,7 @@ cdef Py_ssize_t _stripped_length(
             at += 1
             if (ascii_commas[byte >> 6] >> (byte & 63)) & 1:
                 commas[0] += 1
-            space = Py_UNICODE_ISSPACE(<Py_UCS4>byte)
+            space = _is_space(byte)
         else:
             code = _decode_at(text, &at)
             for i in range(comma_count):
