@@ -369,14 +369,20 @@ cdef class NodeSet:
         return self._count
 
     def add(self, _Element element not None):
+        self._add(element)
+
+    def covers(self, _Element element not None):
+        """Whether `element` or one of its ancestors is in the set."""
+        return self._covers(element._c_node)
+
+    cdef int _add(self, _Element element) except -1:
         self._nodes = <tree.xmlNode**>_with_room(self._nodes, self._count, &self._room, sizeof(tree.xmlNode*))
         self._nodes[self._count] = element._c_node
         self._count += 1
         self._held.append(element)
+        return 0
 
-    def covers(self, _Element element not None):
-        """Whether `element` or one of its ancestors is in the set."""
-        cdef tree.xmlNode* node = element._c_node
+    cdef bint _covers(self, tree.xmlNode* node) noexcept nogil:
         cdef Py_ssize_t i
         while node is not NULL:
             for i in range(self._count):
@@ -1091,7 +1097,7 @@ cdef class TextTally:
         cdef Py_ssize_t credit_count = 0, credit_room = 0
         cdef _AddressMap credit_index = _AddressMap()
         cdef Py_ssize_t i, at, level, points, levels, index
-        cdef tree.xmlNode* credited[4]
+        cdef tree.xmlNode* credited[3]  # the block and two ancestors, or three ancestors
         cdef tree.xmlNode* above
         cdef _Block* block
         if by_order is NULL:
@@ -1945,17 +1951,6 @@ cdef bint _holds_one_of(tree.xmlNode* node, list elements) except -1:
     return False
 
 
-cdef bint _covered(tree.xmlNode* node, tree.xmlNode** taken, Py_ssize_t count) noexcept nogil:
-    """Whether `node` or one of its ancestors is among the `count` nodes of `taken`."""
-    cdef Py_ssize_t i
-    while node is not NULL:
-        for i in range(count):
-            if taken[i] is node:
-                return True
-        node = node.parent
-    return False
-
-
 cdef int _detach(tree.xmlNode* node) except -1:
     """Take the element out, leaving its tail text in place (tails belong to the surrounding text): what
     `element.tail = None`, `parent.remove(element)` and the tail appended to the element-like node before it
@@ -1984,29 +1979,23 @@ def take_chrome(_Element page not None, list candidates not None, list article_b
     regions as (kind, element), in order. Hidden ones leave first, then the regions: a detached element
     still belongs to the document, so the decisions are all made on the page as it was."""
     cdef Py_ssize_t total = _descendant_length(page._c_node) or 1
-    cdef Py_ssize_t count = 0, room = 0
-    cdef tree.xmlNode** taken = NULL
+    cdef NodeSet taken = NodeSet()
     cdef tree.xmlNode* node
     cdef list hidden = [], removed = []
-    try:
-        for element in candidates:
-            node = (<_Element?>element)._c_node
-            if count and _covered(node, taken, count):
-                continue  # inside a region already taken (outermost first within regions, and within classes)
-            if _is_dropped_region(node, rules):
-                hidden.append(element)  # even around an articleBody: a hidden copy of the article is not it
-            elif _holds_one_of(node, article_bodies):
-                continue  # chrome that holds the marked article body is a wrapper
-            else:
-                kind = _chrome_kind(node, rules)
-                if kind is None or _descendant_length(node) > rules.most_share * total:
-                    continue
-                removed.append((kind, element))
-            taken = <tree.xmlNode**>_with_room(taken, count, &room, sizeof(tree.xmlNode*))
-            taken[count] = node
-            count += 1
-    finally:
-        free(taken)
+    for element in candidates:
+        node = (<_Element?>element)._c_node
+        if taken._covers(node):
+            continue  # inside a region already taken (outermost first within regions, and within classes)
+        if _is_dropped_region(node, rules):
+            hidden.append(element)  # even around an articleBody: a hidden copy of the article is not it
+        elif _holds_one_of(node, article_bodies):
+            continue  # chrome that holds the marked article body is a wrapper
+        else:
+            kind = _chrome_kind(node, rules)
+            if kind is None or _descendant_length(node) > rules.most_share * total:
+                continue
+            removed.append((kind, element))
+        taken._add(element)
     for element in hidden:
         _detach((<_Element>element)._c_node)
     for _, element in removed:

@@ -170,6 +170,9 @@ _META_LANGUAGE = ("content-language", "language", "dc.language", "og:locale")
 
 
 def _parser() -> lxml.html.HTMLParser:
+    """This thread's lxml parser: the element classes lxml gives the core's trees (`_parse_context` hands it
+    each tree), and the options the core's own parse does what lxml does with (`_tree.HtmlParse`; the tests
+    hold the two parses' trees to each other)."""
     parser: lxml.html.HTMLParser | None = getattr(_PARSERS, "parser", None)
     if parser is None:
         # No table of id attributes (`collect_ids`): nothing looks elements up by id, and hashing every id
