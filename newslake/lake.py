@@ -471,7 +471,7 @@ def stage_rows(location: Location, run_id: str, table: str, batch: int, frame: p
     ordered = frame.sort(PARTITION_KEY)
     runs = ordered.group_by(PARTITION_KEY, maintain_order=True).len()
     starts = tuple(itertools.accumulate(runs["len"].to_list(), initial=0))[:-1]
-    write_parquet(open_store(location), key, ordered, row_group_rows=STAGING_ROW_GROUP)
+    write_parquet(open_store(location), key, ordered, row_group_rows=STAGING_ROW_GROUP, staged=True)
     return StagedRows(key, tuple(runs[PARTITION_KEY].to_list()), starts, ordered.height)
 
 
@@ -481,7 +481,7 @@ WINNERS_SCHEMA = pl.Schema({"article_id": pl.String, "_batch": pl.Int32})
 def stage_winners(location: Location, run_id: str, winners: pl.DataFrame) -> str:
     """Write which batch's rows of each article a run merges, for the merge steps to read wherever they run."""
     key = f"{STAGING}/{run_id}/_winners.parquet"
-    write_parquet(open_store(location), key, winners.select(list(WINNERS_SCHEMA)))
+    write_parquet(open_store(location), key, winners.select(list(WINNERS_SCHEMA)), staged=True)
     return key
 
 

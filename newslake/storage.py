@@ -115,11 +115,26 @@ def read_parquet(store: Store, key: str, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(io.BytesIO(store.read_bytes(key)), schema=schema)
 
 
-def write_parquet(store: Store, key: str, frame: pl.DataFrame, row_group_rows: int | None = None) -> None:
-    """Write a frame as one zstd Parquet file (row groups of `row_group_rows` rows when given)."""
+def write_parquet(
+    store: Store, key: str, frame: pl.DataFrame, row_group_rows: int | None = None, *, staged: bool = False
+) -> None:
+    """Write a frame as one Parquet file (row groups of `row_group_rows` rows when given): zstd with column
+    statistics, what the lake's readers get; `staged` rows, which the run reads once and deletes, lz4
+    without statistics (`STAGED_ENCODING`)."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=row_group_rows)
+    if staged:
+        frame.write_parquet(buffer, **STAGED_ENCODING, row_group_size=row_group_rows)
+    else:
+        frame.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=row_group_rows)
     store.write_atomic(key, buffer.getvalue())
+
+
+# Staged rows are written once and read once by the commit, by the run that wrote them, and nothing queries
+# their statistics (a merge step slices row groups by their row counts). A 750-seed batch's six files, written
+# and read back in four spans each (median of 7): zstd with statistics 63-67 + 43-48 ms, lz4 without 32-40 +
+# 26-32 ms (2.4 MB against 1.7), uncompressed 25 + 25 ms (4.3 MB: twice lz4's bytes, which an object
+# store's requests carry).
+STAGED_ENCODING: dict[str, Any] = {"compression": "lz4", "statistics": False}
 
 
 def _holder() -> str:

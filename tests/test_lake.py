@@ -321,6 +321,23 @@ def test_a_staged_span_holds_exactly_the_rows_of_its_days(
     assert staged.rows == frame.height and list(staged.days) == sorted({r[3] for r in rows})
 
 
+def test_the_lakes_files_carry_zstd_and_statistics_and_staged_rows_lz4_without(tmp_path: Path) -> None:
+    """Analysts' readers get zstd files whose columns have statistics (DuckDB skips row groups by them);
+    staged rows, read once by the commit, are lz4 without statistics (`storage.STAGED_ENCODING`)."""
+    frame = paragraphs([(A, i, f"text {i}", DAY1 + timedelta(days=i % 2)) for i in range(4)])
+    write_table(tmp_path, "paragraphs", frame)
+    staged = stage_rows(tmp_path, "run", "paragraphs", 0, frame)
+
+    def encoding(path: Path) -> set[tuple[str, bool]]:
+        meta = pq.ParquetFile(path).metadata
+        groups = (meta.row_group(g) for g in range(meta.num_row_groups))
+        columns = [group.column(c) for group in groups for c in range(meta.num_columns)]
+        return {(column.compression, column.statistics is not None) for column in columns}
+
+    assert encoding(tmp_path / partition_key("paragraphs", DAY1)) == {("ZSTD", True)}
+    assert encoding(tmp_path / staged.key) == {("LZ4", False)}
+
+
 def test_files_synced_together_replace_their_keys_when_the_block_ends(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     store.write_atomic("a/x", b"old")
