@@ -42,6 +42,7 @@ from newslake.lake import (
 from newslake.ledger import ARTICLE_TABLES, Resolution, partition_claims
 from newslake.storage import Store, ahead, open_store
 from schemas.tables import PARTITION_KEY, STATE_TABLES, TABLES, polars_schema
+from schemas.validate import validated
 
 # How many articles' rows one merge step holds in memory (about 30 paragraphs and 35 links each).
 CHUNK_ARTICLES = 1000
@@ -107,7 +108,7 @@ def recover(root: Store, journal: Journal, ledger: pl.DataFrame) -> int:
 
 def validate_state(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """The ledger and runs are validated like the data tables before they are written."""
-    return STATE_TABLES[table].validate(frame, lazy=True)
+    return validated(STATE_TABLES[table], frame)
 
 
 def day_chunks(days: list[date], weight: Counter[date], budget: int) -> Iterator[list[date]]:

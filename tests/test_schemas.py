@@ -1,17 +1,20 @@
 """The data contract: the models agree with the core's records, and failing articles become rejects."""
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandera.errors
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from newslake.batch import Extracted, SeedTask, build_tables, process_seed
+from newslake.batch import Extracted, Rejected, SeedTask, build_tables, process_seed
 from newslake.core import Article, Heading, Image, Link, Paragraph
 from schemas.dictionary import data_dictionary
-from schemas.tables import ELEMENT_TABLES, PARTITION_KEY, TABLES, columns
-from schemas.validate import validate_batch
+from schemas.tables import ALL_TABLES, ELEMENT_TABLES, PARTITION_KEY, TABLES, columns
+from schemas.validate import _folded, passes, validate_batch
 from tests.conftest import GIVEN_SEED, REPO
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -68,6 +71,75 @@ def test_a_failing_article_becomes_a_reject_and_leaves_no_rows() -> None:
         "paragraphs.text.str_length",
         "paragraphs.table.char_count_is_text_length",
     }
+
+
+def given_tables() -> dict[str, pl.DataFrame]:
+    """The given seed's rows of every table that `passes` answers for a batch, rejects too."""
+    reject = Rejected("bad.txt", "0" * 64, "parse", "no_body", "the HTML body is empty", NOW)
+    return build_tables([process_seed(GIVEN_SEED.parent, SeedTask(GIVEN_SEED.name)), reject], "run-1", NOW).tables
+
+
+GIVEN_TABLES = given_tables()
+# Values a cell is set to, by dtype: each breaks some check of some column and passes others.
+CELL_VALUES: dict[type[pl.DataType], list[object]] = {
+    pl.String: [None, "", " ", "x", "0123456789abcdef", "0123456789ABCDEF", "https://", "HTTPS://a.b", "ftp://a.b",
+                "https://a.b/c", "en", "zh-Hant", "meta", "article", "day", "invalid:x,y", "Not A Reason", "0" * 64],
+    pl.Int8: [None, -1, 0, 1, 6, 7],
+    pl.Int16: [None, -900, -841, 0, 840, 841],
+    pl.Int32: [None, -1, 0, 1, 5, 100_000, 100_001],
+    pl.Int64: [None, -1, 0, 1, 10**12],
+    pl.Boolean: [None, True, False],
+    pl.Date: [None, date(1989, 12, 31), date(2021, 1, 1), date(2030, 1, 1)],
+    pl.Datetime: [None, datetime(1980, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, 12, tzinfo=UTC),
+                  datetime(2031, 1, 1, tzinfo=UTC)],
+}  # fmt: skip
+
+
+@st.composite
+def altered(draw: st.DrawFn) -> tuple[str, pl.DataFrame]:
+    """A table of the given seed's, with a few cells set to values of `CELL_VALUES` and maybe a row repeated."""
+    table = draw(st.sampled_from(sorted(GIVEN_TABLES)))
+    frame = GIVEN_TABLES[table]
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(st.sampled_from(frame.columns))
+        dtype = frame.schema[name]
+        row = draw(st.integers(0, frame.height - 1))
+        value = draw(st.sampled_from(CELL_VALUES[dtype.base_type()]))
+        at_row = pl.int_range(pl.len()) == row
+        frame = frame.with_columns(pl.when(at_row).then(pl.lit(value, dtype)).otherwise(pl.col(name)).alias(name))
+    if draw(st.booleans()):
+        frame = pl.concat([frame, frame.slice(draw(st.integers(0, frame.height - 1)), 1)])
+    return table, frame
+
+
+def pandera_passes(table: str, frame: pl.DataFrame) -> bool:
+    try:
+        TABLES[table].validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(altered())
+def test_passes_is_pandera_s_verdict_in_one_query(case: tuple[str, pl.DataFrame]) -> None:
+    """`passes` folds every check of a model into one query; it must say what pandera's `validate` says, cell
+    values that break a check or pass it, nulls, and repeated rows (the frame-wide and column `unique`)."""
+    table, frame = case
+    assert passes(TABLES[table], frame) == pandera_passes(table, frame)
+
+
+def test_passes_leaves_a_frame_of_other_columns_or_dtypes_to_pandera() -> None:
+    articles = GIVEN_TABLES["articles"]
+    assert passes(TABLES["articles"], articles)
+    assert not passes(TABLES["articles"], articles.select(reversed(articles.columns)))  # pandera: not ordered
+    assert not passes(TABLES["articles"], articles.with_columns(pl.col("paragraph_count").cast(pl.Int64)))
+
+
+def test_every_model_is_folded_into_one_query() -> None:
+    """No model uses what `passes` leaves to pandera (coercion, parsers, defaults, regex columns): each batch's
+    validation is one query a table."""
+    assert all(_folded(model) is not None for model in ALL_TABLES.values())
 
 
 def test_orphan_rows_are_caught() -> None:
