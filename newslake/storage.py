@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 _TMP_SUFFIX = ".tmp"
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -127,6 +128,15 @@ def write_parquet(
     else:
         frame.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=row_group_rows)
     store.write_atomic(key, buffer.getvalue())
+
+
+def write_arrow_parquet(store: Store, key: str, rows: pa.Table, dictionary: bool | list[str]) -> None:
+    """Write Arrow rows as one zstd Parquet file with column statistics, dictionary-encoding the columns
+    `dictionary` names (all of them: True)."""
+    buffer = pa.BufferOutputStream()
+    # pyarrow takes a list of column names for `use_dictionary` too; its stubs say bool only
+    pq.write_table(rows, buffer, compression="zstd", use_dictionary=dictionary)  # type: ignore[arg-type]
+    store.write_atomic(key, buffer.getvalue().to_pybytes())
 
 
 # Staged rows are written once and read once by the commit, by the run that wrote them, and nothing queries

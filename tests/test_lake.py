@@ -20,8 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newslake import lake
+from newslake.batch import SeedTask, build_tables, process_seed
 from newslake.discover import SeedsError, discover_seeds
 from newslake.lake import (
+    DICTIONARY_COLUMNS,
     PART_FILE,
     Journal,
     LakeError,
@@ -40,7 +42,7 @@ from newslake.lake import (
 )
 from newslake.storage import ArrowStore, LocalStore, Store, ahead, each, open_store, write_parquet
 from schemas.tables import polars_schema
-from tests.conftest import refuse_to_read
+from tests.conftest import GIVEN_SEED, refuse_to_read
 
 
 def paragraphs(rows: list[tuple[str, int, str, date]]) -> pl.DataFrame:
@@ -322,20 +324,25 @@ def test_a_staged_span_holds_exactly_the_rows_of_its_days(
 
 
 def test_the_lakes_files_carry_zstd_and_statistics_and_staged_rows_lz4_without(tmp_path: Path) -> None:
-    """Analysts' readers get zstd files whose columns have statistics (DuckDB skips row groups by them);
-    staged rows, read once by the commit, are lz4 without statistics (`storage.STAGED_ENCODING`)."""
-    frame = paragraphs([(A, i, f"text {i}", DAY1 + timedelta(days=i % 2)) for i in range(4)])
-    write_table(tmp_path, "paragraphs", frame)
-    staged = stage_rows(tmp_path, "run", "paragraphs", 0, frame)
-
-    def encoding(path: Path) -> set[tuple[str, bool]]:
+    """Analysts' readers get zstd files whose columns have statistics (DuckDB skips row groups by them), the
+    columns `DICTIONARY_COLUMNS` names dictionary-encoded; staged rows, read once by the commit, are lz4 without
+    statistics (`storage.STAGED_ENCODING`)."""
+    result = process_seed(GIVEN_SEED.parent, SeedTask(GIVEN_SEED.name))
+    tables = build_tables([result], "run", datetime(2026, 1, 1, tzinfo=UTC)).tables
+    for table in ("articles", "paragraphs", "links"):
+        write_table(tmp_path, table, tables[table])
+        [path] = (tmp_path / table).glob(f"*/{PART_FILE}")
         meta = pq.ParquetFile(path).metadata
-        groups = (meta.row_group(g) for g in range(meta.num_row_groups))
-        columns = [group.column(c) for group in groups for c in range(meta.num_columns)]
-        return {(column.compression, column.statistics is not None) for column in columns}
-
-    assert encoding(tmp_path / partition_key("paragraphs", DAY1)) == {("ZSTD", True)}
-    assert encoding(tmp_path / staged.key) == {("LZ4", False)}
+        chunks = {meta.schema.column(c).name: meta.row_group(0).column(c) for c in range(meta.num_columns)}
+        assert {(chunk.compression, chunk.statistics is not None) for chunk in chunks.values()} == {("ZSTD", True)}
+        wanted = DICTIONARY_COLUMNS[table]
+        encoded = {name for name, chunk in chunks.items() if "RLE_DICTIONARY" in chunk.encodings}
+        strings = {name for name, chunk in chunks.items() if chunk.physical_type == "BYTE_ARRAY"}
+        assert encoded & strings == (set(wanted) if isinstance(wanted, list) else strings if wanted else set()), table
+    staged = stage_rows(tmp_path, "run", "paragraphs", 0, tables["paragraphs"])
+    meta = pq.ParquetFile(tmp_path / staged.key).metadata
+    columns = [meta.row_group(0).column(c) for c in range(meta.num_columns)]
+    assert {(column.compression, column.statistics is not None) for column in columns} == {("LZ4", False)}
 
 
 def test_files_synced_together_replace_their_keys_when_the_block_ends(tmp_path: Path) -> None:
