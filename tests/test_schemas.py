@@ -1,7 +1,9 @@
 """The data contract: the models agree with the core's records, and failing articles become rejects."""
 
 import dataclasses
+import sys
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 
 import pandera.errors
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from newslake.batch import Extracted, Rejected, SeedTask, build_tables, process_seed
 from newslake.core import Article, Heading, Image, Link, Paragraph
+from newslake.core._text import columns as field_lists
 from schemas.dictionary import data_dictionary
 from schemas.tables import ALL_TABLES, ELEMENT_TABLES, PARTITION_KEY, TABLES, columns
 from schemas.validate import _folded, passes, validate_batch
@@ -32,6 +35,31 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def test_element_columns_are_the_record_fields(table: str, record: type, derived: set[str]) -> None:
     fields = set(record._fields) | derived  # type: ignore[attr-defined]
     assert set(columns(table)) - {"article_id", PARTITION_KEY} == fields
+
+
+@given(
+    width=st.integers(0, 4),
+    rows=st.lists(st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), min_size=4, max_size=6)),
+)
+def test_field_lists_are_the_records_fields_a_list_each(width: int, rows: list[list[object]]) -> None:
+    """`_text.columns` transposes records in C: what a map of `itemgetter` a field gives, named tuples too,
+    each value referenced once more by its list, and no more once the lists go."""
+    cells = [[[value] for value in row] for row in rows]  # objects of their own: their counts are the test's
+    records = [tuple(row) if i % 2 else Link._make([*row[:4], None, None]) for i, row in enumerate(cells)]
+    before = [sys.getrefcount(cell) for row in cells for cell in row]
+    lists = field_lists(records, width)
+    assert lists == [list(map(itemgetter(i), records)) for i in range(width)]
+    held = [sys.getrefcount(cell) for row in cells for cell in row]
+    assert sum(held) - sum(before) == width * len(records)
+    del lists
+    assert [sys.getrefcount(cell) for row in cells for cell in row] == before
+
+
+def test_field_lists_refuse_a_record_too_short_or_not_a_tuple() -> None:
+    with pytest.raises(TypeError, match="record 1 is not a tuple of 3 fields"):
+        field_lists([(1, 2, 3), (1, 2)], 3)
+    with pytest.raises(TypeError, match="record 0"):
+        field_lists([[1, 2, 3]], 3)
 
 
 def test_article_columns_come_from_the_record() -> None:
