@@ -46,8 +46,8 @@ class ValidatedBatch:
 # table, and pandera validates only a frame for which one of them fails, to say which rows: the verdicts,
 # failure cases and messages are pandera's as before. A 750-seed batch's five tables: 30 ms with pandera, 14 ms
 # in one query each; `validate_batch` with its checks across tables 39 -> 25 ms (medians of 15 and 11,
-# interleaved). A model using what `passes` does not fold (coercion, parsers, defaults, regex columns) is left
-# to pandera.
+# interleaved). A model using what `passes` does not fold (coercion, parsers, defaults, regex columns, optional
+# or untyped columns, checks by group) is left to pandera.
 register_polars_backends()  # what pandera's own `validate` does first: the check functions for polars frames
 
 
@@ -73,7 +73,11 @@ def _folded(model: type[pa.DataFrameModel]) -> _Folded | None:
     for name, column in schema.columns.items():
         if column.coerce or column.regex or column.parsers or column.default is not None or not column.required:
             return None
+        if column.dtype is None:  # any dtype passes pandera: the frame's exact dtypes would not be a gate
+            return None
         columns.append((name, column.nullable, column.unique, tuple(column.checks)))
+    if any(check.groupby is not None for _, _, _, checks in columns for check in checks):
+        return None  # checks by group (`groupby`): `_check_passed` asks a check of the whole frame
     dtypes = pl.Schema({name: column.dtype.type for name, column in schema.columns.items()})
     return _Folded(dtypes, tuple(columns), tuple(schema.checks), tuple(tuple(names) for names in unique_rows if names))
 
