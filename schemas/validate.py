@@ -76,7 +76,8 @@ def _folded(model: type[pa.DataFrameModel]) -> _Folded | None:
         if column.dtype is None:  # any dtype passes pandera: the frame's exact dtypes would not be a gate
             return None
         columns.append((name, column.nullable, column.unique, tuple(column.checks)))
-    if any(check.groupby is not None for _, _, _, checks in columns for check in checks):
+    every_check = [*(check for _, _, _, checks in columns for check in checks), *schema.checks]
+    if any(check.groupby is not None for check in every_check):
         return None  # checks by group (`groupby`): `_check_passed` asks a check of the whole frame
     dtypes = pl.Schema({name: column.dtype.type for name, column in schema.columns.items()})
     return _Folded(dtypes, tuple(columns), tuple(schema.checks), tuple(tuple(names) for names in unique_rows if names))
