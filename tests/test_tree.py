@@ -33,7 +33,6 @@ from newslake.core._tree import (
     scored_tally,
     text_content,
     text_length,
-    text_tally,
 )
 from newslake.core.content import PageMarks, mark_page
 from newslake.core.html import _parser, parse_html
@@ -408,13 +407,13 @@ def test_date_markup_that_is_the_region_itself_is_not_inside_it() -> None:
 
 @settings(max_examples=300)
 @given(st.lists(_markup(), min_size=1, max_size=4), st.integers(0, 30))
-def test_the_text_tally_is_the_oracles(blocks: list[str], min_chars: int) -> None:
+def test_the_tallys_totals_are_the_oracles(blocks: list[str], min_chars: int) -> None:
+    # The blocks themselves are the oracle's through the scores they credit (`test_the_scores_are_the_python_rules`).
     tree = _page(blocks)
     root = tree.find("body")
     assert root is not None
-    tally = text_tally(root, BLOCK_TAGS, content._COMMAS, min_chars)
+    tally = scored_tally(root, BLOCK_TAGS, content._COMMAS, min_chars, content._SCORE_RULES)
     oracle = OracleTally(root)
-    assert tally.blocks == oracle.blocks(min_chars)
     chars, link_chars = oracle.totals()
     for element in tree.iter():
         assert (tally.chars(element), tally.link_chars(element)) == (chars.get(element, 0), link_chars.get(element, 0))
@@ -472,8 +471,8 @@ def test_adjacent_text_nodes_are_one_piece_as_lxml_joins_them() -> None:
     lxml.etree.strip_elements(root, "script", with_tail=False)
     assert root[0].tail == "  a , b  "
     oracle = OracleTally(root)
-    tally = text_tally(root, BLOCK_TAGS, content._COMMAS, 0)
-    assert tally.blocks == oracle.blocks(0)
+    tally = scored_tally(root, BLOCK_TAGS, content._COMMAS, 0, content._SCORE_RULES)
+    assert list(tally.scores.items()) == list(oracle_scores(root, 0).items())
     # "a , b" is 5 characters; stripped apart, "  a ," and " b  " would be 3 + 1.
     assert tally.chars(root) == oracle.totals()[0][root] == 1 + 5 + 1  # <p>x, the joined tail, <i>c
 
@@ -482,14 +481,14 @@ def test_an_element_outside_the_root_holds_no_tallied_text() -> None:
     tree = _page([f"<div><p>{'text ' * 10}</p></div><aside><p>{'more ' * 10}</p></aside>"])
     div, aside = tree.find("body/div"), tree.find("body/aside")
     assert div is not None and aside is not None
-    tally = text_tally(div, BLOCK_TAGS, content._COMMAS, 0)
+    tally = scored_tally(div, BLOCK_TAGS, content._COMMAS, 0, content._SCORE_RULES)
     assert (tally.chars(div), tally.chars(aside), tally.chars(aside[0])) == (49, 0, 0)
 
 
 def test_too_many_comma_characters_are_refused() -> None:
     # The tally keeps the comma characters in a fixed C array of 8.
     with pytest.raises(ValueError, match="at most 8 comma characters, not 9"):
-        text_tally(_page(["<p>x</p>"]), BLOCK_TAGS, ",;:.!?。、，", 0)
+        scored_tally(_page(["<p>x</p>"]), BLOCK_TAGS, ",;:.!?。、，", 0, content._SCORE_RULES)
 
 
 def test_marks_are_handed_back_as_the_elements_of_the_tree() -> None:

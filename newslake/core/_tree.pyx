@@ -706,7 +706,7 @@ def page_marks(
 
 # --- the text tally of scoring ----------------------------------------------------------------------------
 cdef enum:
-    _MOST_BLOCK_TAGS = 64  # block tags `text_tally` takes (the core has 37)
+    _MOST_BLOCK_TAGS = 64  # block tags `scored_tally` takes (the core has 37)
 
 
 cdef struct _Block:
@@ -944,12 +944,11 @@ cdef class TextTally:
     """Each block's own text under a root, tallied in one pass over the nodes (see `content.score`).
 
     A block is the root or an element with a block tag; its own text is its text, the text and tails of the
-    inline elements inside it, and the tails of its children. `blocks` is made with the tally (as proxies,
-    which keep their nodes); `chars` and `link_chars` compare node addresses and never read a node again,
-    so a tree changed since cannot make them read freed memory (they answer for the tree as it was).
+    inline elements inside it, and the tails of its children. `scores` is made with the tally (keyed by
+    proxies, which keep their nodes); `chars` and `link_chars` compare node addresses and never read a node
+    again, so a tree changed since cannot make them read freed memory (they answer for the tree as it was).
     """
 
-    cdef readonly list blocks
     cdef readonly dict scores
     cdef _Element _root
     cdef _Block* _blocks
@@ -1038,29 +1037,6 @@ cdef class TextTally:
             child = _next_element_like(child.next)
         return 0
 
-    cdef list _scored(self, Py_ssize_t min_chars):
-        """The blocks with at least `min_chars` characters, in the order their text is first met, each as
-        (element, characters, commas, its nearest three ancestors up to the root, nearest first)."""
-        cdef list found = []
-        cdef _Block* block
-        cdef tree.xmlNode* above
-        cdef Py_ssize_t i
-        cdef _Document doc = self._root._doc
-        ordered = sorted(
-            (self._blocks[i].order, i) for i in range(self._block_count) if self._blocks[i].order >= 0
-        )
-        for _, i in ordered:
-            block = &self._blocks[i]
-            if block.chars < min_chars or block.chars == 0:
-                continue
-            ancestors = []
-            above = block.node
-            while above is not self._root._c_node and len(ancestors) < 3:
-                above = above.parent
-                ancestors.append(_proxy(doc, above))
-            found.append((_proxy(doc, block.node), block.chars, block.commas, tuple(ancestors)))
-        return found
-
     def chars(self, _Element element not None):
         """The characters of the text of the blocks in `element` (itself included); 0 outside the root."""
         return self._total(element, False)
@@ -1071,7 +1047,7 @@ cdef class TextTally:
 
     cdef Py_ssize_t _total(self, _Element element, bint links):
         if self._indices is None:
-            return 0  # not made by `text_tally`: no totals
+            return 0  # not made by `scored_tally`: no totals
         cdef Py_ssize_t i = self._indices.get(element._c_node, -1)
         if i < 0:
             return 0
@@ -1163,7 +1139,7 @@ cdef class TextTally:
         return scores
 
     cdef int _free_blocks(self) except -1:
-        """Drop the blocks once `blocks` or `scores` holds what was needed of them."""
+        """Drop the blocks once `scores` holds what was needed of them."""
         free(self._blocks)
         self._blocks = NULL
         self._block_count = self._block_room = 0
@@ -1179,21 +1155,12 @@ cdef class TextTally:
         return 0
 
 
-def text_tally(_Element root not None, frozenset block_tags not None, str commas not None, Py_ssize_t min_chars):
-    """Tally the own text of every block under `root`. `block_tags`: the tags that start a block; `commas`:
-    the characters counted as commas (at most 8); `blocks` lists those with at least `min_chars`."""
-    cdef TextTally tally = _tallied(root, block_tags, commas)
-    tally.blocks = tally._scored(min_chars)
-    tally._index_totals()
-    tally._free_blocks()
-    return tally
-
-
 def scored_tally(
     _Element root not None, frozenset block_tags not None, str commas not None, Py_ssize_t min_chars, ScoreRules rules
 ):
-    """`text_tally`, with `scores` instead of `blocks`: each candidate readability credits with the text of the
-    blocks of at least `min_chars` characters, scored by `rules` (see `content.score`, whose rules they are)."""
+    """Tally the own text of every block under `root` (`block_tags`: the tags that start a block; `commas`: the
+    characters counted as commas, at most 8) and score each candidate readability credits with the text of
+    the blocks of at least `min_chars` characters, by `rules` (see `content.score`, whose rules they are)."""
     cdef TextTally tally = _tallied(root, block_tags, commas)
     tally._index_totals()  # before the scores: they are weighed by link density
     tally.scores = tally._scores(min_chars, rules)
