@@ -8,13 +8,13 @@ unchanged (its content hash is the one the ledger knows); each gets a row in the
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import polars as pl
 
@@ -309,16 +309,28 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
 # read from it in claims of 8 (as a flow's tasks claim them, `newslake.sharing`) took 3.2-3.3 s against
 # 0.9-1.3 s from a local folder; read ahead within each claim 2.2-2.7 s, and with each claim's reads started
 # during the claim before (`EarlyReads`) 1.7-2.3 s (moto's server shares the two cores).
-# Rejected for a local folder: the same threads made each worker hold ~90 MiB more (mimalloc keeps a heap a
-# thread, and the seeds' buffers were freed by the extracting thread: 434-444 against 342-343 MiB after a
-# 750-seed batch) to save what a file the host's memory manager had paged out costs, 0.34-0.46 ms; in the page
-# cache it costs the same either way. A hint to the kernel (`posix_fadvise`, WILLNEED) 16 files ahead took
-# such a read to ~0.09 ms, but cost 0.05-0.07 ms a file in the page cache too.
-# Bounded, so that memory does not grow with a batch: at most `READ_AHEAD_SEEDS` seeds read and not yet
-# extracted, and at most `READ_AHEAD_BYTES` of them by the listing's sizes (a seed of unknown size counts as the
-# largest allowed, and so does one listed over it, which is rejected unread), one at least.
+# A folder's seeds are read on the extracting thread, and the kernel is told of each as far ahead
+# (`Store.will_read`): a seed not in the page cache is read from the disk while the seeds before it are
+# extracted. The page cache is not a given: this host's memory manager took back two thirds of 200 MB of seeds
+# within a minute idle, and an archive read once was never in it. 750 seeds out of the cache, each with 2 ms of
+# work after its read: 0.14-0.16 s of waits without the hints, none with them (as in the cache); a hint costs
+# ~7 us a seed in the cache.
+# Rejected for a folder: reading on threads as for an object store. Each worker held ~90 MiB more (mimalloc
+# keeps a heap a thread, and the seeds' buffers were freed by the extracting thread: 434-444 against 342-343
+# MiB after a 750-seed batch), for what the hints give without a thread.
+# Bounded, so that memory does not grow with a batch: at most `READ_AHEAD_SEEDS` seeds read (or hinted) and not
+# yet extracted, and at most `READ_AHEAD_BYTES` of them by the listing's sizes (a seed of unknown size counts as
+# the largest allowed, and so does one listed over it, which is rejected unread), one at least.
 READ_AHEAD_SEEDS = 16
 READ_AHEAD_BYTES = 32 * 1024 * 1024
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Pending(Protocol[R_co]):
+    """A read started ahead of its use: a `Future`, or a folder's `_Hinted` seed."""
+
+    def result(self) -> R_co: ...
+    def cancel(self) -> bool: ...
 
 
 @cache
@@ -331,37 +343,53 @@ def _readers(threads: int) -> ThreadPoolExecutor:
 os.register_at_fork(after_in_child=_readers.cache_clear)  # a pool's threads do not survive a fork
 
 
+class _Hinted:
+    """A seed of a folder the kernel was told of (`Store.will_read`), read by `result()` on the caller's
+    thread; a seed listed over the size limit is not hinted (its read rejects it unread)."""
+
+    __slots__ = ("_read", "_task")
+
+    def __init__(self, store: Store, task: "SeedTask", read: Callable[["SeedTask"], bytes], max_bytes: int) -> None:
+        if task.size is None or task.size <= max_bytes:
+            store.will_read(task.seed_file, max_bytes if task.size is None else task.size)
+        self._read, self._task = read, task
+
+    def result(self) -> bytes:
+        return self._read(self._task)
+
+    def cancel(self) -> bool:
+        return True  # nothing runs: the page cache keeps what the hint read, for whoever reads the seed
+
+
 class EarlyReads(Generic[T]):
     """Reads started for the items a caller said would follow (a task's next claim), kept for its next call."""
 
     def __init__(self) -> None:
-        self._futures: dict[T, Future[bytes]] = {}
+        self._started: dict[T, Pending[bytes]] = {}
 
-    def take(self, wanted: Iterable[T]) -> dict[T, Future[bytes]]:
+    def take(self, wanted: Iterable[T]) -> dict[T, Pending[bytes]]:
         """The reads of `wanted` items, in the order they were started; the others are given up (their items
         went elsewhere: seeds another task took over)."""
         still = set(wanted)
-        futures, self._futures = self._futures, {}
-        for item, future in futures.items():
+        started, self._started = self._started, {}
+        for item, pending in started.items():
             if item not in still:
-                future.cancel()  # when not yet running; a running read ends, and its bytes are dropped
-        return {item: future for item, future in futures.items() if item in still}
+                pending.cancel()  # when not yet running; a running read ends, and its bytes are dropped
+        return {item: pending for item, pending in started.items() if item in still}
 
-    def keep(self, futures: dict[T, Future[bytes]]) -> None:
-        self._futures = futures
+    def keep(self, started: dict[T, Pending[bytes]]) -> None:
+        self._started = started
 
 
 def read_ahead(
-    pool: Executor,
-    read: Callable[[T], bytes],
+    start: Callable[[T], Pending[bytes]],
     items: Sequence[T],
     weight: Callable[[T], int],
     following: Sequence[T] = (),
     early: EarlyReads[T] | None = None,
-) -> Iterator[tuple[T, Future[bytes]]]:
-    """Each of `items` with the future of its bytes (read on `pool`), in order. Reads start ahead of the item
-    handed out: at most `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not handed out,
-    one at least.
+) -> Iterator[tuple[T, Pending[bytes]]]:
+    """Each of `items` with its read (`start`ed), in order. Reads start ahead of the item handed out: at most
+    `READ_AHEAD_SEEDS` items and `READ_AHEAD_BYTES` of `weight` started and not handed out, one at least.
 
     With `early`, reads go on past `items` into `following`, and `early` keeps those not handed out when the
     last item is; the next call takes over those of its own `items` and `following`, and gives up the others.
@@ -377,15 +405,15 @@ def read_ahead(
             if head not in started:
                 if started and (len(started) >= READ_AHEAD_SEEDS or load + weight(head) > READ_AHEAD_BYTES):
                     break
-                started[head] = pool.submit(read, head)
+                started[head] = start(head)
                 load += weight(head)
             upcoming += 1
-        future = started.pop(item, None)
-        if future is None:  # the bounds were full of reads `early` had started for later items
-            future = pool.submit(read, item)
+        pending = started.pop(item, None)
+        if pending is None:  # the bounds were full of reads `early` had started for later items
+            pending = start(item)
         else:
             load -= weight(item)
-        yield item, future
+        yield item, pending
     if early is not None:
         early.keep(started)
 
@@ -397,20 +425,23 @@ def read_seeds(
     following: Sequence[SeedTask] = (),
     early: EarlyReads[SeedTask] | None = None,
 ) -> list[Result]:
-    """Read and extract each seed of `tasks` (keys relative to SEEDS); from a store whose requests are worth
-    overlapping, reading ahead of the extraction, and with `early` into the seeds `following` (see `read_ahead`)."""
+    """Read and extract each seed of `tasks` (keys relative to SEEDS), reading ahead of the extraction (see
+    `read_ahead`: on threads from a store whose requests are worth overlapping, by hints to the kernel from a
+    folder), and with `early` into the seeds `following`."""
     store = open_store(seeds)
-    if store.concurrency <= 1:
-        return [process_seed(store, task, max_bytes) for task in tasks]
-    reads = read_ahead(
-        _readers(store.concurrency),
-        lambda task: _read(store, task, max_bytes),
-        tasks,
-        lambda task: min(max_bytes, task.size or max_bytes),
-        following,
-        early,
-    )
-    return [_processed(task, future.result) for task, future in reads]
+
+    def read(task: SeedTask) -> bytes:
+        return _read(store, task, max_bytes)
+
+    def weight(task: SeedTask) -> int:
+        return min(max_bytes, task.size or max_bytes)
+
+    def start(task: SeedTask) -> Pending[bytes]:
+        if store.concurrency <= 1:
+            return _Hinted(store, task, read, max_bytes)
+        return _readers(store.concurrency).submit(read, task)
+
+    return [_processed(task, pending.result) for task, pending in read_ahead(start, tasks, weight, following, early)]
 
 
 def process_batch(

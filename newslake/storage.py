@@ -32,6 +32,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 _TMP_SUFFIX = ".tmp"
+_WILLNEED: int | None = getattr(os, "POSIX_FADV_WILLNEED", None)  # Linux and the BSDs, not macOS
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 LOCK_NAME = ".lock"
 # How long an object-store lock outlives a run that died without releasing it.
@@ -61,6 +62,7 @@ class Store(Protocol):
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int | None: ...
     def read_bytes(self, key: str) -> bytes: ...
+    def will_read(self, key: str, size: int) -> None: ...
     def write_atomic(self, key: str, data: bytes) -> None: ...
     def open_input(self, key: str) -> pa.NativeFile: ...
     def writing_file(self, key: str) -> contextlib.AbstractContextManager[Path]: ...
@@ -183,6 +185,25 @@ class LocalStore:
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def will_read(self, key: str, size: int) -> None:
+        """Tell the kernel that the first `size` bytes of the file will be read soon (`POSIX_FADV_WILLNEED`): it
+        starts reading what is not in the page cache from the disk and returns, so that the read overlaps the
+        caller's work on the files before it. A hint only: a file that cannot be opened is left to its read to
+        report, and where there is no such call (macOS) nothing is done."""
+        if _WILLNEED is None:
+            return
+        try:
+            # O_NONBLOCK: a FIFO among the files must not block the open (its read reports it).
+            fd = os.open(self._path(key), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return  # missing or unreadable: `read_bytes` raises, and the seed is rejected with the reason
+        try:
+            os.posix_fadvise(fd, 0, size, _WILLNEED)
+        except OSError:
+            pass  # a file system that takes no advice reads the file when asked, as without the hint
+        finally:
+            os.close(fd)
 
     def write_atomic(self, key: str, data: bytes) -> None:
         with self.writing_file(key) as tmp:
@@ -390,6 +411,9 @@ class ArrowStore:
     def read_bytes(self, key: str) -> bytes:
         with self.fs.open_input_stream(self._path(key)) as stream:
             return bytes(stream.read())
+
+    def will_read(self, key: str, size: int) -> None:
+        """Nothing: an object's bytes come by a request, which its reader overlaps on threads (`concurrency`)."""
 
     def write_atomic(self, key: str, data: bytes) -> None:
         # One PUT: the object appears (or is replaced) whole when the stream closes.

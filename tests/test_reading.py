@@ -1,14 +1,16 @@
 """Seeds read ahead of their extraction (`batch.read_ahead`, `batch.read_seeds`): same results, bounded reads;
 and a batch's rows staged into an object store a table at once (`batch.stage_results`)."""
 
+import errno
 import hashlib
 import itertools
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 import pytest
@@ -31,19 +33,18 @@ from newslake.batch import (
 from newslake.storage import LocalStore
 from tests.conftest import RUN_SPECIFIC, Rendezvous, body, make_seed
 
-T = TypeVar("T")
 
+class _Recorder:
+    """Starts each read at once, on the caller's thread, and records the order of the reads."""
 
-class _Recorder(Executor):
-    """An executor that runs each read at once, on the caller's thread, and records the order of the reads."""
-
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[Any], bytes]) -> None:
         self.started: list[Any] = []
+        self.read = read
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "Future[T]":
-        self.started.append(args[0])
-        future: Future[T] = Future()
-        future.set_result(fn(*args, **kwargs))
+    def start(self, item: Any) -> "Future[bytes]":
+        self.started.append(item)
+        future: Future[bytes] = Future()
+        future.set_result(self.read(item))
         return future
 
 
@@ -52,10 +53,10 @@ class _Recorder(Executor):
 def test_read_ahead_hands_out_each_item_in_order_with_reads_started_as_far_ahead_as_the_bounds_allow(
     weights: list[int],
 ) -> None:
-    recorder = _Recorder()
+    recorder = _Recorder(lambda i: f"{i}".encode())
     items = list(range(len(weights)))
     handed = []
-    for item, future in read_ahead(recorder, lambda i: f"{i}".encode(), items, lambda i: weights[i]):
+    for item, future in read_ahead(recorder.start, items, lambda i: weights[i]):
         assert future.result() == f"{item}".encode()
         ahead = len(recorder.started)  # items[item:ahead] read and not handed out before this one
         assert recorder.started == items[:ahead] and ahead > item
@@ -77,12 +78,12 @@ def _takes(
     """`read_ahead` called with one `EarlyReads` for each (items, following) of `calls`, as a task's claims call
     it: the items each call handed out, how often each item was read, and the most reads ever started and not
     handed out (each handed item's bytes checked)."""
-    recorder, early = _Recorder(), EarlyReads[int]()
+    recorder, early = _Recorder(lambda i: f"{i}".encode()), EarlyReads[int]()
     handed: list[list[int]] = []
     most = 0
     for items, following in calls:
         handed.append([])
-        reads = read_ahead(recorder, lambda i: f"{i}".encode(), items, weights.__getitem__, following, early)
+        reads = read_ahead(recorder.start, items, weights.__getitem__, following, early)
         for item, future in reads:
             assert future.result() == f"{item}".encode()
             most = max(most, len(recorder.started) - sum(map(len, handed)))
@@ -211,3 +212,89 @@ def test_a_batch_stages_its_tables_at_once_into_an_object_store_as_into_a_folder
             pl.read_parquet(root / path).drop(RUN_SPECIFIC["rejects"], strict=False) for root in (folder, objects.root)
         )
         assert one_rows.equals(other_rows)
+
+
+class _Told(LocalStore):
+    """A folder that records, in order, what it is told will be read (`will_read`) and what is read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.events: list[tuple[str, str, int | None]] = []
+
+    def will_read(self, key: str, size: int) -> None:
+        self.events.append(("hint", key, size))
+        super().will_read(key, size)
+
+    def read_bytes(self, key: str) -> bytes:
+        self.events.append(("read", key, None))
+        return super().read_bytes(key)
+
+
+def _folder_of_seeds(root: Path, count: int) -> list[SeedTask]:
+    tasks = []
+    for i in range(count):
+        data = make_seed(body(f"Article number {i} says something."))
+        (root / f"s{i:02d}.txt").write_bytes(data)
+        tasks.append(SeedTask(f"s{i:02d}.txt", size=len(data)))
+    return tasks
+
+
+def test_a_folder_is_told_of_each_seed_before_its_read_as_far_ahead_as_the_bounds_allow(tmp_path: Path) -> None:
+    tasks = _folder_of_seeds(tmp_path, 3 * READ_AHEAD_SEEDS)
+    tasks[5] = SeedTask(tasks[5].seed_file, size=None)  # not listed with a size: hinted up to the limit
+    tasks[9] = SeedTask(tasks[9].seed_file, size=10**9)  # listed over the limit: rejected unread, not hinted
+    store = _Told(tmp_path)
+    results = read_seeds(store, tasks, max_bytes=4000)
+    assert [_summary(r)[0] for r in results] == ["rejected" if i == 9 else "article" for i in range(len(tasks))]
+    hints = [(key, size) for kind, key, size in store.events if kind == "hint"]
+    expected = [(t.seed_file, 4000 if t.size is None else t.size) for t in tasks if t.size != 10**9]
+    assert hints == expected  # each once, in order, with the size to read
+    reads = [key for kind, key, _ in store.events if kind == "read"]
+    assert reads == [t.seed_file for t in tasks if t.size != 10**9]
+    index = {t.seed_file: i for i, t in enumerate(tasks)}
+    for at, (kind, key, _) in enumerate(store.events):
+        if kind == "read":  # the seeds told of by then: this one and those after it, as many as the bounds allow
+            told = [k for kind, k, _ in store.events[:at] if kind == "hint"]
+            window = tasks[: index[key] + READ_AHEAD_SEEDS]
+            assert told == [t.seed_file for t in window if t.size != 10**9]
+
+
+def test_claim_after_claim_a_folder_is_told_of_each_seed_once(tmp_path: Path) -> None:
+    """As a flow's task reads its claims, each naming the next: the next claim's seeds are hinted during this
+    one, and not again when their claim comes."""
+    tasks = _folder_of_seeds(tmp_path, 20)
+    store, early = _Told(tmp_path), EarlyReads[SeedTask]()
+    claims = [tasks[i : i + 6] for i in range(0, 20, 6)]
+    for i, claim in enumerate(claims):
+        following = claims[i + 1] if i + 1 < len(claims) else []
+        assert all(isinstance(r, Extracted) for r in read_seeds(store, claim, 4000, following, early))
+    hints = [key for kind, key, _ in store.events if kind == "hint"]
+    assert hints == [t.seed_file for t in tasks]
+    first_read_of_claim_2 = store.events.index(("read", claims[1][0].seed_file, None))
+    assert ("hint", claims[2][0].seed_file, claims[2][0].size) in store.events[:first_read_of_claim_2]
+
+
+def test_telling_a_folder_of_a_read_asks_the_kernel_and_never_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advice: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, size, how: advice.append((offset, size, how)))
+    (tmp_path / "seed.txt").write_bytes(b"x" * 100)
+    store = LocalStore(tmp_path)
+    store.will_read("seed.txt", 100)
+    assert advice == [(0, 100, os.POSIX_FADV_WILLNEED)]
+    store.will_read("missing.txt", 100)  # its read reports it
+    os.mkfifo(tmp_path / "pipe")
+    told = threading.Thread(target=store.will_read, args=("pipe", 100), daemon=True)
+    told.start()
+    told.join(timeout=10)
+    if told.is_alive():  # the open blocks on a FIFO without a writer: give it one, then fail
+        with open(tmp_path / "pipe", "wb"):
+            pass
+        pytest.fail("telling of a FIFO blocked")
+
+    def refused(fd: int, offset: int, size: int, how: int) -> None:
+        raise OSError(errno.EINVAL, "no advice taken")
+
+    monkeypatch.setattr(os, "posix_fadvise", refused)
+    store.will_read("seed.txt", 100)  # a file system that takes no advice: nothing to report
