@@ -101,6 +101,10 @@ class _LangidIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[mi
         self._next_states = np.ascontiguousarray(self.tk_nextmove, dtype=np.uint32)  # the memory-mapped copy as is
         self._row_starts = np.asarray(self.tk_row, dtype=np.int64) << 8
         self._state_features = np.asarray(self.tk_output, dtype=np.int64)
+        # The feature weights as a plain array over the same memory: a `np.memmap` indexed runs its `__getitem__`
+        # and `__array_finalize__` in Python, and `take` gathers rows faster than fancy indexing (a sample's
+        # ~250 rows: 37 -> 23 us). The same rows, so the same scores.
+        self._weights: NDArray[Any] = np.asarray(self.nb_ptc)
 
     def _count_features(self, text: bytes) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
         return feature_counts(
@@ -111,7 +115,8 @@ class _LangidIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[mi
         found, counts = self._count_features(text)
         if found.size == 0:
             return super()._raw_score(text)  # type: ignore[no-any-return]  # its score for no features
-        scores: NDArray[np.float32] = np.log1p(counts) @ self.nb_ptc[found] + self.nb_pc  # as `_sparse_score`
+        rows = self._weights.take(found, axis=0)
+        scores: NDArray[np.float32] = np.log1p(counts) @ rows + self.nb_pc  # as `_sparse_score`
         return scores
 
 
