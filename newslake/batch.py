@@ -311,7 +311,7 @@ def build_tables(results: list[Result], run_id: str, now: datetime) -> BatchOutp
 # during the claim before (`EarlyReads`) 1.7-2.3 s (moto's server shares the two cores).
 # A folder's seeds are read on the extracting thread, and the kernel is told of each as far ahead
 # (`Store.will_read`): a seed not in the page cache is read from the disk while the seeds before it are
-# extracted. The page cache is not a given: this host's memory manager took back two thirds of 200 MB of seeds
+# extracted. The page cache is not a given: this host took back a third of 200 MB of seeds
 # within a minute idle, and an archive read once was never in it. 750 seeds out of the cache, each with 2 ms of
 # work after its read: 0.14-0.16 s of waits without the hints, none with them (as in the cache); a hint costs
 # ~7 us a seed in the cache.
