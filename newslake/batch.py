@@ -374,7 +374,8 @@ class EarlyReads(Generic[T]):
         started, self._started = self._started, {}
         for item, pending in started.items():
             if item not in still:
-                pending.cancel()  # when not yet running; a running read ends, and its bytes are dropped
+                pending.cancel()  # a read not yet running is not run; a running one ends, its bytes dropped (a hint:
+                # nothing to stop, the page cache keeps what it read)
         return {item: pending for item, pending in started.items() if item in still}
 
     def keep(self, started: dict[T, Pending[bytes]]) -> None:
