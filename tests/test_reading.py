@@ -274,6 +274,7 @@ def test_claim_after_claim_a_folder_is_told_of_each_seed_once(tmp_path: Path) ->
     assert ("hint", claims[2][0].seed_file, claims[2][0].size) in store.events[:first_read_of_claim_2]
 
 
+@pytest.mark.skipif(not hasattr(os, "POSIX_FADV_WILLNEED"), reason="no posix_fadvise here (macOS): nothing is told")
 def test_telling_a_folder_of_a_read_asks_the_kernel_and_never_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
