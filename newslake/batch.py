@@ -327,7 +327,7 @@ R_co = TypeVar("R_co", covariant=True)
 
 
 class Pending(Protocol[R_co]):
-    """A read started ahead of its use: a `Future`, or a folder's `_Hinted` seed."""
+    """A read started ahead of its use: a `Future`, or a folder's seed to read later (`_ReadLater`)."""
 
     def result(self) -> R_co: ...
     def cancel(self) -> bool: ...
@@ -343,15 +343,12 @@ def _readers(threads: int) -> ThreadPoolExecutor:
 os.register_at_fork(after_in_child=_readers.cache_clear)  # a pool's threads do not survive a fork
 
 
-class _Hinted:
-    """A seed of a folder the kernel was told of (`Store.will_read`), read by `result()` on the caller's
-    thread; a seed listed over the size limit is not hinted (its read rejects it unread)."""
+class _ReadLater:
+    """A folder's seed read by `result()`, on the caller's thread (`read_seeds` has told the store of it)."""
 
     __slots__ = ("_read", "_task")
 
-    def __init__(self, store: Store, task: "SeedTask", read: Callable[["SeedTask"], bytes], max_bytes: int) -> None:
-        if task.size is None or task.size <= max_bytes:
-            store.will_read(task.seed_file, max_bytes if task.size is None else task.size)
+    def __init__(self, read: Callable[["SeedTask"], bytes], task: "SeedTask") -> None:
         self._read, self._task = read, task
 
     def result(self) -> bytes:
@@ -438,9 +435,11 @@ def read_seeds(
         return min(max_bytes, task.size or max_bytes)
 
     def start(task: SeedTask) -> Pending[bytes]:
-        if store.concurrency <= 1:
-            return _Hinted(store, task, read, max_bytes)
-        return _readers(store.concurrency).submit(read, task)
+        if store.concurrency > 1:
+            return _readers(store.concurrency).submit(read, task)
+        if task.size is None or task.size <= max_bytes:  # one listed over the limit is rejected unread
+            store.will_read(task.seed_file, weight(task))  # the bytes it may read: the limit when unlisted
+        return _ReadLater(read, task)
 
     return [_processed(task, pending.result) for task, pending in read_ahead(start, tasks, weight, following, early)]
 

@@ -190,8 +190,9 @@ class LocalStore:
         """Tell the kernel that the first `size` bytes of the file will be read soon (`POSIX_FADV_WILLNEED`): it
         starts reading what is not in the page cache from the disk and returns, so that the read overlaps the
         caller's work on the files before it. A hint only: a file that cannot be opened is left to its read to
-        report, and where there is no such call (macOS) nothing is done."""
-        if _WILLNEED is None:
+        report, and where there is no such call (macOS) nothing is done. `size` 0 asks nothing (the kernel would
+        read a length of 0 as the whole file)."""
+        if _WILLNEED is None or size <= 0:
             return
         try:
             # O_NONBLOCK: a FIFO among the files must not block the open (its read reports it).

@@ -243,11 +243,12 @@ def test_a_folder_is_told_of_each_seed_before_its_read_as_far_ahead_as_the_bound
     tasks = _folder_of_seeds(tmp_path, 3 * READ_AHEAD_SEEDS)
     tasks[5] = SeedTask(tasks[5].seed_file, size=None)  # not listed with a size: hinted up to the limit
     tasks[9] = SeedTask(tasks[9].seed_file, size=10**9)  # listed over the limit: rejected unread, not hinted
+    tasks[12] = SeedTask(tasks[12].seed_file, size=0)  # listed empty (it grew since): hinted up to the limit too
     store = _Told(tmp_path)
     results = read_seeds(store, tasks, max_bytes=4000)
     assert [_summary(r)[0] for r in results] == ["rejected" if i == 9 else "article" for i in range(len(tasks))]
     hints = [(key, size) for kind, key, size in store.events if kind == "hint"]
-    expected = [(t.seed_file, 4000 if t.size is None else t.size) for t in tasks if t.size != 10**9]
+    expected = [(t.seed_file, t.size or 4000) for t in tasks if t.size != 10**9]
     assert hints == expected  # each once, in order, with the size to read
     reads = [key for kind, key, _ in store.events if kind == "read"]
     assert reads == [t.seed_file for t in tasks if t.size != 10**9]
@@ -284,6 +285,8 @@ def test_telling_a_folder_of_a_read_asks_the_kernel_and_never_fails(
     store = LocalStore(tmp_path)
     store.will_read("seed.txt", 100)
     assert advice == [(0, 100, os.POSIX_FADV_WILLNEED)]
+    store.will_read("seed.txt", 0)  # nothing to ask: a length of 0 would be the whole file to the kernel
+    assert len(advice) == 1
     store.will_read("missing.txt", 100)  # its read reports it
     os.mkfifo(tmp_path / "pipe")
     told = threading.Thread(target=store.will_read, args=("pipe", 100), daemon=True)
