@@ -43,6 +43,7 @@ from newslake.storage import (
     Store,
     StoreError,
     each,
+    lake_parquet_options,
     open_store,
     read_parquet,
     write_arrow_parquet,
@@ -410,10 +411,8 @@ def _merge_in_ranges(
                 continue
             arrow = rows.to_arrow()
             if writer is None:
-                dictionary = DICTIONARY_COLUMNS[table]  # a list of names too, which pyarrow's stubs leave out
-                writer = stack.enter_context(
-                    pq.ParquetWriter(target, arrow.schema, compression="zstd", use_dictionary=dictionary)  # type: ignore[arg-type]
-                )
+                options = lake_parquet_options(DICTIONARY_COLUMNS[table])
+                writer = stack.enter_context(pq.ParquetWriter(target, arrow.schema, **options))
             writer.write_table(arrow)
             written += rows.height
     if not written:

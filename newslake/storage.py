@@ -132,12 +132,17 @@ def write_parquet(
     store.write_atomic(key, buffer.getvalue())
 
 
+def lake_parquet_options(dictionary: bool | list[str]) -> dict[str, Any]:
+    """pyarrow's writer options for a lake file: zstd, column statistics (pyarrow's default), the columns
+    `dictionary` names dictionary-encoded (all of them: True). A file written whole and one written by row
+    groups (a large day's merge) take the same."""
+    return {"compression": "zstd", "use_dictionary": dictionary}
+
+
 def write_arrow_parquet(store: Store, key: str, rows: pa.Table, dictionary: bool | list[str]) -> None:
-    """Write Arrow rows as one zstd Parquet file with column statistics, dictionary-encoding the columns
-    `dictionary` names (all of them: True)."""
+    """Write Arrow rows as one lake Parquet file (`lake_parquet_options`)."""
     buffer = pa.BufferOutputStream()
-    # pyarrow takes a list of column names for `use_dictionary` too; its stubs say bool only
-    pq.write_table(rows, buffer, compression="zstd", use_dictionary=dictionary)  # type: ignore[arg-type]
+    pq.write_table(rows, buffer, **lake_parquet_options(dictionary))
     store.write_atomic(key, buffer.getvalue().to_pybytes())
 
 

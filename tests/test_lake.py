@@ -247,6 +247,12 @@ def test_a_large_day_is_one_file_of_row_groups_of_about_merge_rows(tmp_path: Pat
     assert sum(sizes) == 800
     assert len(sizes) == 10, sizes  # 400 old rows and 600 new merged in ranges of about 100
     assert max(sizes) <= 150, sizes
+    # Encoded as a file written whole (`lake_parquet_options`): zstd, statistics, its string columns dictionaries
+    # (all of them for paragraphs, which is also pyarrow's default: the zstd is what a writer without the options
+    # would lose).
+    chunks = [metadata.row_group(g).column(c) for g in range(len(sizes)) for c in range(metadata.num_columns)]
+    assert {(chunk.compression, chunk.statistics is not None) for chunk in chunks} == {("ZSTD", True)}
+    assert all("RLE_DICTIONARY" in chunk.encodings for chunk in chunks if chunk.physical_type == "BYTE_ARRAY")
     got = pl.read_parquet(path)
     assert got.select("article_id", "position").equals(
         got.select("article_id", "position").sort("article_id", "position")
