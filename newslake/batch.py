@@ -371,8 +371,9 @@ class EarlyReads(Generic[T]):
         started, self._started = self._started, {}
         for item, pending in started.items():
             if item not in still:
-                pending.cancel()  # a read not yet running is not run; a running one ends, its bytes dropped (a hint:
-                # nothing to stop, the page cache keeps what it read)
+                # A thread's read not yet running is not run; a running one ends and its bytes are dropped. A
+                # folder's seed has nothing running: the page cache keeps what its hint read.
+                pending.cancel()
         return {item: pending for item, pending in started.items() if item in still}
 
     def keep(self, started: dict[T, Pending[bytes]]) -> None:
