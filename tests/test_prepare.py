@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from py3langid.langid import LanguageIdentifier, visit_counts
 
@@ -138,6 +138,8 @@ def test_the_deepest_states_are_reached_at_every_position(
 
 @settings(deadline=None)  # the first example may load the core's model
 @given(text=st.one_of(st.text(max_size=300), st.binary(max_size=700), st.sampled_from(TEXTS)))
+@example(text=b"")  # no feature: py3langid's own walk, over the automaton as the identifier holds it (arrays)
+@example(text=b"\x00\x01")
 def test_walk_in_c_gives_py3langid_scores(own: LanguageIdentifier, text: str | bytes) -> None:
     mine = _identifier()
     encoded = own._encode(text)

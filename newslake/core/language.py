@@ -96,11 +96,27 @@ DFA_DEPTH = 6
 class _LangidIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[misc]  # py3langid is untyped
     """py3langid's identifier with its feature counting in C; everything else is its own."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._next_states = np.ascontiguousarray(self.tk_nextmove, dtype=np.uint32)  # the memory-mapped copy as is
-        self._row_starts = np.asarray(self.tk_row, dtype=np.int64) << 8
-        self._state_features = np.asarray(self.tk_output, dtype=np.int64)
+    def __init__(
+        self,
+        nb_ptc: Any,
+        nb_pc: Any,
+        nb_classes: list[str],
+        tk_nextmove: Any,
+        tk_output: Any,
+        norm_probs: bool = False,
+        min_confidence: float | None = None,
+        *,
+        tk_row: Any,
+    ) -> None:
+        # The automaton's rows and outputs (104 583 states each) are arrays here, not the lists py3langid
+        # builds: its constructor shifts every row start in a list comprehension, and the prepared copy's
+        # arrays had to become lists first (~13 ms of the model's ~28 ms load a process). py3langid's own walk
+        # reads them as the arrays too, element by element, in `_raw_score` for a text without features.
+        super().__init__(nb_ptc, nb_pc, nb_classes, tk_nextmove, (), norm_probs, min_confidence, tk_row=())
+        self._next_states = np.ascontiguousarray(tk_nextmove, dtype=np.uint32)  # the memory-mapped copy as is
+        self._row_starts = np.asarray(tk_row, dtype=np.int64) << 8
+        self._state_features = np.asarray(tk_output, dtype=np.int64)
+        self.tk_row, self._rowbase, self.tk_output = tk_row, self._row_starts, self._state_features
         # The feature weights as a plain array over the same memory: a `np.memmap` indexed runs its `__getitem__`
         # and `__array_finalize__` in Python, and `take` gathers rows faster than fancy indexing (a sample's
         # ~250 rows: 37 -> 23 us). The same rows, so the same scores.
@@ -135,10 +151,7 @@ def load_identifier(prepared: Path) -> py3langid.langid.LanguageIdentifier:
             warnings.warn(f"the prepared language model {prepared} is unreadable ({exc})", RuntimeWarning, 2)
         else:
             ptc, pc, classes, nextmove, row, out = arrays
-            # tk_row as Python ints: py3langid shifts each by 8 bits, which a numpy uint16 does not hold.
-            return _LangidIdentifier(
-                ptc, pc, classes.tolist(), nextmove, out.tolist(), norm_probs=True, tk_row=row.tolist()
-            )
+            return _LangidIdentifier(ptc, pc, classes.tolist(), nextmove, out, norm_probs=True, tk_row=row)
     return _LangidIdentifier.from_model_file(PY3LANGID_MODEL, norm_probs=True)
 
 
