@@ -115,18 +115,17 @@ class _LangidIdentifier(py3langid.langid.LanguageIdentifier):  # type: ignore[mi
         # walk reads the arrays too, element by element, in `_raw_score` for a text without features.
         super().__init__(nb_ptc, nb_pc, nb_classes, tk_nextmove, (), norm_probs, min_confidence, tk_row=())
         self._next_states = np.ascontiguousarray(tk_nextmove, dtype=np.uint32)  # the memory-mapped copy as is
-        self._row_starts = np.asarray(tk_row, dtype=np.int64) << 8
-        self._state_features = np.asarray(tk_output, dtype=np.int64)
-        self.tk_row, self._rowbase, self.tk_output = tk_row, self._row_starts, self._state_features
+        # Under py3langid's own names, which its walk and the C walk both read.
+        self.tk_row = tk_row
+        self._rowbase = np.asarray(tk_row, dtype=np.int64) << 8
+        self.tk_output = np.asarray(tk_output, dtype=np.int64)
         # The feature weights as a plain array over the same memory: a `np.memmap` indexed runs its `__getitem__`
         # and `__array_finalize__` in Python, and `take` gathers rows faster than fancy indexing (a sample's
         # ~250 rows: 37 -> 23 us). The same rows, so the same scores.
         self._weights: NDArray[Any] = np.asarray(self.nb_ptc)
 
     def _count_features(self, text: bytes) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
-        return feature_counts(
-            text, self._next_states, self._row_starts, self._state_features, len(self.nb_ptc), DFA_DEPTH
-        )
+        return feature_counts(text, self._next_states, self._rowbase, self.tk_output, len(self.nb_ptc), DFA_DEPTH)
 
     def _raw_score(self, text: bytes) -> NDArray[np.float32]:
         found, counts = self._count_features(text)
