@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
+from unittest import mock
 
 import pytest
 from hypothesis import example, given, settings
@@ -430,21 +431,40 @@ def _parsed(read: Callable[[], Seed]) -> object:
         return (exc.stage, exc.reason)
 
 
-@given(
-    st.lists(
-        st.sampled_from(
-            ["", " ", "\r", "\u3000", "\u00a0", "<!--1700000000000-->", "[T](https://ex.com/a)", "[中](https://ex.com/中)",
-             "------", "<p>x</p>", "\xe9"]
-        ),
-        max_size=16,
-    ).map("\n".join)
-)  # fmt: skip
+# Seed texts of a few lines made of the pieces a header is made of, and of what may follow it.
+SEED_LINES = st.lists(
+    st.sampled_from(
+        ["", " ", "\r", "\u3000", "\u00a0", "<!--1700000000000-->", "[T](https://ex.com/a)", "[中](https://ex.com/中)",
+         "------", "<p>x</p>", "\xe9"]
+    ),
+    max_size=16,
+).map("\n".join)  # fmt: skip
+
+
+@given(SEED_LINES)
 @example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n" + "\u3000\n" * 6 + "<p>x</p>")  # body past line 8
 @example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n" + "\u3000\n" * 6)  # only whitespace after it
 @example("\n" * 8 + "[T](https://ex.com/a)")  # the header past the head's lines: the whole text finds it
 def test_a_utf8_seed_read_from_its_head_is_the_one_read_from_its_whole_text(text: str) -> None:
     # parse_seed reads a UTF-8 file's header from its first lines only; reading the whole text (decode_seed,
     # then read_header: the path of every other file) must give the same seed or the same rejection.
+    _same_from_head_and_whole_text(text)
+
+
+@given(SEED_LINES.map(lambda text: text.replace("x", "x" * 40)), st.integers(min_value=1, max_value=80))
+@example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n<p>" + "x" * 60 + "</p>", 60)  # cut in the HTML
+@example("[T](https://ex.com/a)\n------\n" + "\u3000" * 30 + "\n<p>x</p>", 40)  # cut in a blank line: below it
+@example("[T](https://ex.com/a)\n------\n\n" + "\u3000" * 30 + "<p>x</p>", 40)  # cut in the HTML's leading blanks
+@example("[中](https://ex.com/中)\n\n<p>x</p>", 2)  # cut inside the title's first character
+def test_a_head_cut_inside_a_line_reads_the_seed_its_whole_text_does(text: str, head_bytes: int) -> None:
+    # A head is cut after `_HEAD_BYTES` bytes (16 KB): the same pieces, with a cut a few bytes in.
+    from newslake.core import seed
+
+    with mock.patch.object(seed, "_HEAD_BYTES", head_bytes):
+        _same_from_head_and_whole_text(text)
+
+
+def _same_from_head_and_whole_text(text: str) -> None:
     from newslake.core import seed
 
     data = text.encode("utf-8")
