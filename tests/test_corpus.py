@@ -9,7 +9,7 @@ import pytest
 
 from newslake.batch import Extracted, Rejected, SeedTask, build_tables, process_seed
 from newslake.core import parse_seed
-from newslake.core._text import without_script_bodies
+from newslake.core._text import without_unread_bodies
 from tests.conftest import CORPUS_SEEDS, corpus_files, requires_corpus
 from tests.test_tree import assert_parsed_as_lxml_parses
 
@@ -37,7 +37,7 @@ def test_page_is_an_article_or_a_reject_with_reason(seed_file: str) -> None:
 @pytest.mark.parametrize("seed_file", corpus_files() or ["(no corpus)"])
 def test_page_parses_as_lxml_parses_it(seed_file: str) -> None:
     # The core parses pages itself (`_tree.HtmlParse`); the tree must be the one lxml's parser makes.
-    assert_parsed_as_lxml_parses(without_script_bodies(parse_seed((CORPUS_SEEDS / seed_file).read_bytes()).body))
+    assert_parsed_as_lxml_parses(without_unread_bodies(parse_seed((CORPUS_SEEDS / seed_file).read_bytes()).body))
 
 
 def test_at_least_95_percent_are_articles() -> None:

@@ -1,7 +1,8 @@
-"""`_text.without_script_bodies` against libxml2 itself: the tree of a page without its script and style
-bodies is the tree libxml2 builds of the whole page, less the text of those elements, and JSON-LD keeps its
-text. A difference in where the scan thinks a body ends (comments, quoted attribute values, escaped scripts,
-raw-text elements, a page that stops mid-tag) shows as a different tree.
+"""`_text.without_unread_bodies` against libxml2 itself: the tree of a page without its script and style
+bodies and its <svg> elements' content is the tree libxml2 builds of the whole page, less the text of those
+elements and the content of the <svg>s, and JSON-LD keeps its text. A difference in where the scan thinks a
+body ends (comments, quoted attribute values, escaped scripts, raw-text elements, a page that stops mid-tag,
+an <svg> that libxml2 closes elsewhere or whose content shapes the tree around it) shows as a different tree.
 """
 
 import lxml.etree
@@ -10,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from newslake.core._text import without_script_bodies
-from newslake.core.html import _parser, parse_html
+from newslake.core._text import without_unread_bodies
+from newslake.core.html import PageMeta, _parser, parse_html
 from newslake.core.seed import parse_seed
 from newslake.core.text import C0_CONTROL_BYTES
 from tests.conftest import CORPUS_SEEDS, corpus_files, requires_corpus
@@ -24,8 +25,13 @@ def _tree(data: bytes) -> lxml.html.HtmlElement:
 
 
 def _shape(tree: lxml.html.HtmlElement) -> tuple[bytes, list[str | None]]:
-    """The tree without any script or style text, and the text of each JSON-LD script."""
+    """The tree without any script or style text and without the content of its <svg>s (whether the scan cut
+    it or not: the tree around them is what must not change), and the text of each JSON-LD script."""
     json_ld = [script.text for script in tree.iter("script") if script.get("type") == _JSON_LD]
+    for svg in [svg for svg in tree.iter("svg") if not any(a.tag == "svg" for a in svg.iterancestors())]:
+        svg.text = None
+        for child in list(svg):
+            svg.remove(child)  # with its tail: text inside the <svg>
     for element in tree.iter("script", "style"):
         element.text = None
     return lxml.etree.tostring(tree), json_ld
@@ -37,9 +43,9 @@ def _same_tree(data: bytes) -> None:
         expected = _shape(_tree(data))
     except lxml.etree.ParserError:  # "Document is empty": nothing but blanks, a comment, a DOCTYPE
         with pytest.raises(lxml.etree.ParserError):
-            _tree(without_script_bodies(data))
+            _tree(without_unread_bodies(data))
         return
-    assert _shape(_tree(without_script_bodies(data))) == expected
+    assert _shape(_tree(without_unread_bodies(data))) == expected
 
 
 # Markup that decides where a body ends, and text around it.
@@ -54,6 +60,18 @@ _PIECES = st.sampled_from(
         "<plaintext>", "<noscript>", "<p>", "</p>", '<div class="a>b">', "<a href='x' title=\"<script>\">",
         "<p/>", "<br/>", "<html>", "<body>", "<head>", "x", " ", "\n", "\r", "<", ">", "/", "=", '"', "'", "-",
         "!", "é", "ld+json", "a<b", "&amp;",
+    ]
+)  # fmt: skip
+# ... and what decides whether an <svg>'s content can go and where it ends.
+_SVG_PIECES = st.sampled_from(
+    [
+        "<svg>", "</svg>", "<SVG viewBox='0 0 1 1'>", "</svg >", "<svg/>", "<svg a='</svg>'>", "<svgx>", "</svgx>",
+        "<set>", "</set>", "<path d='M0 0'/>", "<path>", "</path>", "<g>", "</g>", "<G>", "<use href='#a'/>",
+        "<symbol id=a>", "</symbol>", "<title>", "</title>", "<style>", "</style>", "<desc>", "</desc>",
+        "<text>", "</text>", "<a href='x'>", "</a>", "<script>", "</script>", "<foreignObject>", "<p>", "</p>",
+        "<div>", "</div>", "<span>", "</span>", "<li>", "<table>", "<td>", "<image href=x>", "<img src=x>",
+        "<br>", "<meta content=x>", "<rdf:RDF>", "</rdf:RDF>", "<!-- </svg> -->", "<![CDATA[ </svg> ]]>", "x",
+        " ", "<", "</", "</>", ">",
     ]
 )  # fmt: skip
 
@@ -74,6 +92,35 @@ def test_the_tree_is_libxml2s_less_the_bodies(opening: str, html: str) -> None:
     _same_tree((opening + html).encode("utf-8"))
 
 
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from(["", "<html><body>", "<!DOCTYPE html><head>", "<p>", "<div><a href=x>"]),
+    st.lists(st.one_of(_SVG_PIECES, _PIECES), max_size=30).map("".join),
+)
+@example("<html><body>", "<p>a<svg><path d='M0'/><title>x</title></svg>b</p>")  # cut
+@example("<html><body>", "<div><svg><path></div><p>after</p>")  # </div> closes the <svg> with the <path> open
+@example("<html><body>", "<div><svg><path/></div><p>after</p>")  # </div> closes the <svg>: cut to it
+@example("<html><body>", "<p>x<svg><p>a<div>b</div></p></svg>y</p>")  # HTML inside: the inner </p> closes the outer
+@example("<html><body>", "<p>x<svg><g></p></svg>y</p>")  # an end tag of no element opened inside
+@example("<html><body>", "<p>a<svg><g></svg>b</p>")  # a <g> left open: libxml2 closes it at </svg>, kept
+@example("<html><body>", "<svg><svg><g/></svg><circle/></svg><p>x</p>")  # nested
+@example("<html><body>", "<svg><title>a</svg>b</title></svg><p>x</p>")  # </svg> inside a title is its text
+@example("<html><body>", "<svg><style>g{}</style><rdf:RDF></rdf:RDF></svg><p>x</p>")  # a prefixed name: kept
+@example("<html><body>", "<svg><set></set></svg><p>x</p>")  # <set> is not </svg>
+@example("<html><body>", "<svg><g>never closed")  # no </svg>: kept
+@example("", "<title>page</title><svg><title>icon</title></svg>")
+def test_the_tree_around_svgs_is_libxml2s(opening: str, html: str) -> None:
+    _same_tree((opening + html).encode("utf-8"))
+
+
+def test_an_svgs_content_leaves_the_bytes_and_its_title_is_not_the_pages() -> None:
+    page = b"<html><body><p>a<svg class=i><title>Share</title><path d='M0 0'/></svg>b</p><svg><foreignObject>"
+    assert without_unread_bodies(page) == b"<html><body><p>a<svg class=i></svg>b</p><svg><foreignObject>"
+    fragment = b"<main><svg><title>Share</title></svg><h1>Story</h1><title>Page</title></main>"
+    assert PageMeta(parse_html(fragment)).page_title == "Page"
+    assert PageMeta(lxml.html.document_fromstring(fragment, parser=_parser())).page_title == "Page"
+
+
 @requires_corpus
 @pytest.mark.parametrize("seed_file", corpus_files() or ["(no corpus)"])
 def test_corpus_page_tree_is_the_same(seed_file: str) -> None:
@@ -85,12 +132,12 @@ def test_bodies_leave_the_bytes_and_json_ld_stays() -> None:
         b'<html><head><script type="application/ld+json">{"x": 1}</script><style>p {}</style>'
         b"<script>var a = 1;</script></head><body><p>text</p><script src=b.js></script></body></html>"
     )
-    assert without_script_bodies(page) == (
+    assert without_unread_bodies(page) == (
         b'<html><head><script type="application/ld+json">{"x": 1}</script><style></style>'
         b"<script></script></head><body><p>text</p><script src=b.js></script></body></html>"
     )
     plain = b"<html><body><p>no script</p></body></html>"
-    assert without_script_bodies(plain) is plain  # nothing to take out: no copy
+    assert without_unread_bodies(plain) is plain  # nothing to take out: no copy
     tree = parse_html(page)
     assert [s.text for s in tree.iter("script")] == ['{"x": 1}', None, None]
 

@@ -1334,15 +1334,16 @@ def page_metadata(_Element root not None, str json_ld_type not None):
     """The parts of the page's metadata elements under `root`, each in document order: (metas, json_ld,
     base_hrefs, title). `metas`: (property, name, http-equiv, itemprop, content) of each <meta> with a
     content attribute, each as `get` gives it; `json_ld`: the `.text` of each <script> whose type is
-    `json_ld_type`; `base_hrefs`: each <base>'s href; `title`: the first <title>'s `.text`
-    (None when there is none, as when it is empty). Read without a proxy for each of the page's ~30 metas
-    and ~25 scripts (`iter(*tags)` and `get` through lxml: 49 us a page)."""
+    `json_ld_type`; `base_hrefs`: each <base>'s href; `title`: the `.text` of the first <title> not inside an
+    <svg> (an <svg>'s names the graphic, not the page, and its text may be cut before the parse:
+    `_text.without_unread_bodies`), None when there is none, as when it is empty. Read without a proxy for
+    each of the page's ~30 metas and ~25 scripts (`iter(*tags)` and `get` through lxml: 49 us a page)."""
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* node = top
     cdef list metas = [], json_ld = [], bases = []
     cdef bint titled = False
-    cdef tree.const_xmlChar* tags[_MOST_NAMES]  # meta, script, base, title: compared by address
-    _intern(_names_of(top), ("meta", "script", "base", "title"), tags)
+    cdef tree.const_xmlChar* tags[_MOST_NAMES]  # meta, script, base, title, svg: compared by address
+    _intern(_names_of(top), ("meta", "script", "base", "title", "svg"), tags)
     title = None
     while node is not NULL:
         if node.type == tree.XML_ELEMENT_NODE and node.ns is NULL:
@@ -1358,10 +1359,19 @@ def page_metadata(_Element root not None, str json_ld_type not None):
                     json_ld.append(textOf(node))
             elif node.name is tags[2]:
                 bases.append(_get(node, "href"))
-            elif node.name is tags[3] and not titled:
+            elif node.name is tags[3] and not titled and not _has_ancestor(node, tags[4], top):
                 title, titled = textOf(node), True
         node = _next_in_document(node, top)
     return metas, json_ld, bases, title
+
+
+cdef bint _has_ancestor(tree.xmlNode* node, tree.const_xmlChar* name, tree.xmlNode* top) noexcept:
+    """Whether an element named `name` (its dictionary's copy) is above `node`, up to `top`."""
+    while node is not top and node.parent is not NULL:
+        node = node.parent
+        if node.type == tree.XML_ELEMENT_NODE and node.name is name:
+            return True
+    return False
 
 
 # --- the one write: pruning ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-from newslake.core._text import control_bytes, without_script_bodies
+from newslake.core._text import control_bytes, without_unread_bodies
 from newslake.core._tree import HtmlParse, page_metadata
 from newslake.core.content import PageMarks, class_words, contains
 from newslake.core.dates import DateEvidence
@@ -202,7 +202,8 @@ def _parse_context() -> HtmlParse:
 def parse_html(html: str | bytes) -> HtmlElement:
     """Parse a fragment or a whole document (text, or UTF-8 bytes) into an `<html>` tree. Raises `SeedRejected`
     (parse stage). Its `<script>` elements but JSON-LD's and its `<style>` elements come without their text,
-    which is never read (`_text.without_script_bodies`).
+    and its `<svg>` elements (but those whose content could shape the tree around them) without their content:
+    what is never read (`_text.without_unread_bodies`).
 
     The tree is lxml's `HTMLParser`'s with `_parser()`'s options, parsed by `_tree.HtmlParse` (the same libxml2,
     without lxml's second pass over the names: see there). libxml2 stops building the tree at depth 256
@@ -213,7 +214,7 @@ def parse_html(html: str | bytes) -> HtmlElement:
     cleaned = data.translate(None, C0_CONTROL_BYTES) if control_bytes(data, len(data)) else data
     if not cleaned or cleaned.isspace():  # `strip()` would copy the page to find out
         raise SeedRejected(Stage.PARSE, "no_body", "the HTML body is empty")
-    tree, limited = _parse_context().parse(without_script_bodies(cleaned))
+    tree, limited = _parse_context().parse(without_unread_bodies(cleaned))
     if tree is None:
         raise SeedRejected(Stage.PARSE, "unparseable_html", "libxml2 made no element of the HTML")
     if limited:
