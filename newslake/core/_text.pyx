@@ -600,7 +600,9 @@ cdef bint _same_name(
 
 cdef inline bint _is_svg(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Whether at[start:end] is "svg" in any case."""
-    return end - start == 3 and at[start] | 0x20 == b"s" and at[start + 1] | 0x20 == b"v" and at[start + 2] | 0x20 == b"g"
+    return (
+        end - start == 3 and at[start] | 0x20 == b"s" and at[start + 1] | 0x20 == b"v" and at[start + 2] | 0x20 == b"g"
+    )
 
 
 cdef bint _svg_name(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
@@ -671,7 +673,9 @@ cdef Py_ssize_t _svg_body_end(const unsigned char* at, Py_ssize_t size, Py_ssize
             i = end + 1
             kind = _raw_kind(at, name_start, name_end)
             if kind >= 0:  # <title>, <style>: their text as the tokenizer reads it, to their end tag
-                i = _raw_end(at, size, i, <const unsigned char*>_RAW_NAMES[kind], name_end - name_start, _RAW_MODES[kind])
+                i = _raw_end(
+                    at, size, i, <const unsigned char*>_RAW_NAMES[kind], name_end - name_start, _RAW_MODES[kind]
+                )
         else:
             i += 1
     return -1
