@@ -542,12 +542,20 @@ cdef bint _keeps_body(const unsigned char* at, Py_ssize_t start, Py_ssize_t end)
 
 cdef int _raw_kind(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """The index in `_RAW_NAMES` of the tag name `at[start:end]` (in any case), -1 for any other name."""
-    cdef Py_ssize_t kind, k
-    cdef const char* name
     if end - start < 3 or end - start > 9:  # "xmp" to "plaintext"
         return -1
-    for kind in range(9):
-        name = _RAW_NAMES[kind]
+    return _name_index(at, start, end, _RAW_NAMES, 9)
+
+
+cdef int _name_index(
+    const unsigned char* at, Py_ssize_t start, Py_ssize_t end, const char** names, int count
+) noexcept nogil:
+    """The index in `names` (`count` lower-case names) of the name `at[start:end]` in any case, -1 for none."""
+    cdef int kind
+    cdef Py_ssize_t k
+    cdef const char* name
+    for kind in range(count):
+        name = names[kind]
         k = 0
         while start + k < end and name[k] != 0 and at[start + k] | 0x20 == <unsigned char>name[k]:
             k += 1
@@ -607,16 +615,7 @@ cdef inline bint _is_svg(const unsigned char* at, Py_ssize_t start, Py_ssize_t e
 
 cdef bint _svg_name(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Whether at[start:end] is one of `_SVG_NAMES` in any case."""
-    cdef Py_ssize_t kind, k
-    cdef const char* name
-    for kind in range(66):
-        name = _SVG_NAMES[kind]
-        k = 0
-        while start + k < end and name[k] != 0 and at[start + k] | 0x20 == <unsigned char>name[k]:
-            k += 1
-        if start + k == end and name[k] == 0:
-            return True
-    return False
+    return _name_index(at, start, end, _SVG_NAMES, 66) >= 0
 
 
 cdef Py_ssize_t _svg_body_end(const unsigned char* at, Py_ssize_t size, Py_ssize_t i) noexcept nogil:
