@@ -451,11 +451,13 @@ def test_a_utf8_seed_read_from_its_head_is_the_one_read_from_its_whole_text(text
     _same_from_head_and_whole_text(text)
 
 
+@settings(max_examples=500)
 @given(SEED_LINES.map(lambda text: text.replace("x", "x" * 40)), st.integers(min_value=1, max_value=80))
 @example("<!--1700000000000-->\n[T](https://ex.com/a)\n------\n\n<p>" + "x" * 60 + "</p>", 60)  # cut in the HTML
 @example("[T](https://ex.com/a)\n------\n" + "\u3000" * 30 + "\n<p>x</p>", 40)  # cut in a blank line: below it
 @example("[T](https://ex.com/a)\n------\n\n" + "\u3000" * 30 + "<p>x</p>", 40)  # cut in the HTML's leading blanks
 @example("[中](https://ex.com/中)\n\n<p>x</p>", 2)  # cut inside the title's first character
+@example("[T](https://ex.com/a)\n------", 23)  # cut inside the rule: "-" is no rule, "------" is
 def test_a_head_cut_inside_a_line_reads_the_seed_its_whole_text_does(text: str, head_bytes: int) -> None:
     # A head is cut after `_HEAD_BYTES` bytes (16 KB): the same pieces, with a cut a few bytes in.
     from newslake.core import seed

@@ -60,6 +60,7 @@ _CRAWL_COMMENT = re.compile(r"^<!--\s*(\d{1,16})\s*-->$")
 _TITLE_LINK = re.compile(r"^\[((?:\\.|[^\\\]])*)\]\(\s*<?(.*?)>?\s*\)\s*$", re.DOTALL)
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _RULE = re.compile(r"^\s*[-=]{3,}\s*$")
+_RULE_CHARACTERS = ("-", "=")
 _NOT_SPACE = re.compile(r"\S")  # `\s` is exactly str.isspace: what str.strip() strips
 # Multibyte codecs tried by `_detect`, most common in news archives first. UTF-8 comes first again here,
 # leniently, for a UTF-8 page with a few broken sequences.
@@ -246,10 +247,12 @@ def parse_seed(data: bytes) -> Seed:
             header = None  # decided on the whole text below, as it always was
         # A header that ends within the head's lines read nothing past them (`read_header` reads its pieces
         # in order), so the whole text would give the same; one that runs to the head's end is read again.
-        # Where the head is cut inside a line, that line is where the HTML starts (no header piece is read
-        # from it: one that were would end past the head), and it must show the HTML's first character: the
-        # whole line may be blank where the cut one is (and the whole text's HTML then starts below it).
-        if header is not None and header[3] < len(head) and _NOT_SPACE.search(head, header[3]) is not None:
+        # Where the head is cut inside a line, that line is where the HTML starts (a header piece read from it
+        # would end past the head), and it must show the HTML's first character: the whole line may be blank
+        # where the cut one is (and the whole text's HTML then starts below it), or a rule of dashes that the
+        # cut left too short to be one ("--" of "------"), which the whole text reads as part of the header.
+        first = _NOT_SPACE.search(head, header[3]) if header is not None and header[3] < len(head) else None
+        if header is not None and first is not None and first.group() not in _RULE_CHARACTERS:
             return _seed(data, head, header, "utf-8")
     text, codec = decode_seed(data)
     return _seed(data, text, read_header(text), codec)
