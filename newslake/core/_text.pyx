@@ -568,16 +568,18 @@ cdef int _name_index(
 # dropped with it by `extract._prune`, and nothing reads it before (`html.PageMeta` reads the first <title>
 # outside any <svg>). Cut from the bytes (all but 2 of the corpus's svgs, 0.83 of its 24 MB), a warm pass of
 # the core executes 1.6% fewer instructions (2741M -> 2698M): the parse, the passes before the prune and the
-# free all meet fewer nodes. It is cut only where the tree outside the
-# <svg> is the one libxml2 builds from the whole page: a body of SVG's own elements (names libxml2's HTML
-# element table does not have, whose tags it only nests) and of <title> and <style> (their text read as
-# libxml2's tokenizer reads it), every element closed in order, up to the first end tag met with none open
-# inside (the </svg>). Any other tag inside (an HTML element's, <script>, <a>, <foreignObject>, a name with a
-# prefix), an end tag that is not of the element last opened inside, or no end tag at all, and the body
-# stays: HTML inside an <svg> can shape the tree around it (`<p>x<svg><p><div></div></p></svg>y` closes the
-# outer <p> at the inner </p>), and libxml2 may close the <svg> elsewhere.
-cdef const char* _SVG_NAMES[66]
-_SVG_NAMES[:] = [
+# free all meet fewer nodes. It is cut only where the tree outside the <svg> is the one libxml2 builds from the
+# whole page: a body of SVG's own elements (names libxml2's HTML element table does not have, whose tags it
+# only nests) and of <title> and <style> (their text read as libxml2's tokenizer reads it), every element
+# closed in order, up to the first end tag met with none open inside (the </svg>). Any other tag inside (an
+# HTML element's, <script>, <a>, <foreignObject>, a name with a prefix), an end tag that is not of the element
+# last opened inside, or no end tag at all, and the body stays: HTML inside an <svg> can shape the tree
+# around it (`<p>x<svg><p><div></div></p></svg>y` closes the outer <p> at the inner </p>), and libxml2 may
+# close the <svg> elsewhere.
+cdef enum:
+    _SVG_NAME_COUNT = 66
+cdef const char* _SVG_NAMES[_SVG_NAME_COUNT]
+_SVG_NAMES[:] = [  # "svg" first: `_is_svg`
     b"svg", b"g", b"path", b"use", b"symbol", b"defs", b"circle", b"ellipse", b"line", b"polygon", b"polyline",
     b"rect", b"text", b"tspan", b"textpath", b"desc", b"title", b"style", b"lineargradient", b"radialgradient",
     b"stop", b"clippath", b"mask", b"pattern", b"filter", b"marker", b"metadata", b"switch", b"view",
@@ -608,14 +610,12 @@ cdef bint _same_name(
 
 cdef inline bint _is_svg(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Whether at[start:end] is "svg" in any case."""
-    return (
-        end - start == 3 and at[start] | 0x20 == b"s" and at[start + 1] | 0x20 == b"v" and at[start + 2] | 0x20 == b"g"
-    )
+    return _name_index(at, start, end, _SVG_NAMES, 1) == 0
 
 
 cdef bint _svg_name(const unsigned char* at, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Whether at[start:end] is one of `_SVG_NAMES` in any case."""
-    return _name_index(at, start, end, _SVG_NAMES, 66) >= 0
+    return _name_index(at, start, end, _SVG_NAMES, _SVG_NAME_COUNT) >= 0
 
 
 cdef Py_ssize_t _svg_body_end(const unsigned char* at, Py_ssize_t size, Py_ssize_t i) noexcept nogil:

@@ -1365,7 +1365,7 @@ def page_metadata(_Element root not None, str json_ld_type not None):
     return metas, json_ld, bases, title
 
 
-cdef bint _has_ancestor(tree.xmlNode* node, tree.const_xmlChar* name, tree.xmlNode* top) noexcept:
+cdef bint _has_ancestor(tree.xmlNode* node, tree.const_xmlChar* name, tree.xmlNode* top) noexcept nogil:
     """Whether an element named `name` (its dictionary's copy) is above `node`, up to `top`."""
     while node is not top and node.parent is not NULL:
         node = node.parent

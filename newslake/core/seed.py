@@ -251,9 +251,10 @@ def parse_seed(data: bytes) -> Seed:
         # would end past the head), and it must show the HTML's first character: the whole line may be blank
         # where the cut one is (and the whole text's HTML then starts below it), or a rule of dashes that the
         # cut left too short to be one ("--" of "------"), which the whole text reads as part of the header.
-        first = _NOT_SPACE.search(head, header[3]) if header is not None and header[3] < len(head) else None
-        if header is not None and first is not None and first.group() not in _RULE_CHARACTERS:
-            return _seed(data, head, header, "utf-8")
+        if header is not None and header[3] < len(head):
+            first = _NOT_SPACE.search(head, header[3])
+            if first is not None and first.group() not in _RULE_CHARACTERS:
+                return _seed(data, head, header, "utf-8")
     text, codec = decode_seed(data)
     return _seed(data, text, read_header(text), codec)
 
